@@ -1,0 +1,27 @@
+"""`python -m vae_core.cli <command>`: the entry points MLproject and dvc.yaml call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vae_core.cli import commands
+from vae_core.config import ConfigError
+from vae_core.data import DatasetMissingError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vae", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (register, _) in commands.COMMANDS.items():
+        register(sub.add_parser(name, help=commands.COMMANDS[name][1].__doc__))
+    args = parser.parse_args(argv)
+    try:
+        return commands.COMMANDS[args.command][1](args) or 0
+    except (ConfigError, DatasetMissingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

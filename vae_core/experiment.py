@@ -1,0 +1,214 @@
+"""A declared training experiment: validated once, then trained and recorded in MLflow.
+
+One parent run per command, one child run per latent size. Each run carries a key (a hash
+of its configuration); the same command started again finds its unfinished runs by key and
+resumes them from their last saved epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import torch
+
+from vae_core.config import ConfigError, reject_unknown_keys, require_int_list
+from vae_core.data import DatasetSplits, load_dataset, load_prepared, validate_dataset_options
+from vae_core.models import ModelSpec, build_model, validate_spec
+from vae_core.tracking.callback import MlflowCallback
+from vae_core.tracking.store import configure_tracking, git_commit, project_root
+from vae_core.training import Callback, Trainer, TrainerConfig
+
+RUN_KEY_TAG = "vae.run_key"
+KIND_TAG = "vae.kind"
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything a training command declares (a params.yaml section or CLI flags)."""
+
+    study: str = "default"
+    dataset: str = "digits"
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    data_file: str = ""  # a prepared .npz (the DVC `prepare` stage) instead of loading by name
+    val_fraction: float = 0.2
+    model: str = "vae"
+    arch: str = "mlp"
+    n_layers: int = 2
+    likelihood: str = "bernoulli"
+    sigma: float = 1.0
+    beta: float = 1.0
+    latent_sizes: list[int] = field(default_factory=lambda: [2])
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    save_interval: list[int] = field(default_factory=list)  # empty: first and last epoch
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:
+        reject_unknown_keys("train", values, [f.name for f in fields(cls)])
+        return cls(**values).validate()
+
+    def validate(self) -> ExperimentConfig:
+        self.dataset_options = validate_dataset_options(self.dataset, dict(self.dataset_options))
+        require_int_list("latent_sizes", self.latent_sizes, minimum=1)
+        if not self.save_interval:
+            self.save_interval = sorted({0, self.epochs})
+        self.trainer_config().validate()
+        for size in self.latent_sizes:
+            validate_spec(self.model_spec(size))
+        return self
+
+    def model_spec(self, latent_size: int) -> ModelSpec:
+        return ModelSpec(family=self.model, arch=self.arch, latent_size=latent_size,
+                         n_layers=self.n_layers, likelihood=self.likelihood, sigma=self.sigma,
+                         beta=self.beta)
+
+    def trainer_config(self) -> TrainerConfig:
+        return TrainerConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                             weight_decay=self.weight_decay, seed=self.seed,
+                             save_interval=list(self.save_interval))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_key(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def load_data(config: ExperimentConfig) -> DatasetSplits:
+    if config.data_file:
+        splits = load_prepared(Path(config.data_file))
+        if splits.name != config.dataset:
+            raise ConfigError(f"data_file: {config.data_file} holds {splits.name!r}, "
+                              f"not the configured dataset {config.dataset!r}")
+        return splits
+    return load_dataset(config.dataset, seed=config.seed, val_fraction=config.val_fraction,
+                        **config.dataset_options)
+
+
+def check_models_fit(config: ExperimentConfig, data: DatasetSplits) -> None:
+    """Build every network once (and run one forward pass) before any run exists."""
+    for size in config.latent_sizes:
+        model = build_model(config.model_spec(size), data.sample_shape)
+        model.eval()
+        with torch.no_grad():
+            model(data.train[:2])
+
+
+def _find_run(experiment_id: str, key: str) -> mlflow.entities.Run | None:
+    """The newest unfinished run with this key (a killed run stays RUNNING)."""
+    runs = mlflow.search_runs(
+        [experiment_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{key}'",
+        order_by=["attributes.start_time DESC"], output_format="list", max_results=20)
+    for run in runs:
+        if run.info.status != "FINISHED":
+            return run
+    return None
+
+
+def state_path(run_id: str) -> Path:
+    return project_root() / ".vae_state" / f"{run_id}.pt"
+
+
+def _tags(config: ExperimentConfig, data: DatasetSplits, kind: str, key: str) -> dict[str, str]:
+    return {"study": config.study, "dataset": config.dataset, "model_family": config.model,
+            "git_commit": git_commit(), "dataset_fingerprint": data.fingerprint(),
+            KIND_TAG: kind, RUN_KEY_TAG: key}
+
+
+def _flat_params(values: dict[str, Any]) -> dict[str, str]:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": str(v) for k, v in value.items()})
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
+              parent_run_id: str | None, experiment_id: str,
+              extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
+              key_extra: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Train one latent size in its own run (resumed if an unfinished one has the same key).
+
+    Returns (run_id, status) with status 'finished', 'stopped' or 'skipped' (already done).
+    """
+    values = {**config.to_dict(), "latent_size": latent_size, **(key_extra or {})}
+    values.pop("latent_sizes")
+    key = run_key({**values, "fingerprint": data.fingerprint()})
+    existing = _find_run(experiment_id, key)
+    tags = {**_tags(config, data, "train", key), "latent_size": str(latent_size),
+            **(extra_tags or {})}
+    if parent_run_id:
+        tags["mlflow.parentRunId"] = parent_run_id
+    if existing is None:
+        run = mlflow.start_run(experiment_id=experiment_id, nested=parent_run_id is not None,
+                               run_name=f"{config.study}-{config.model}-z{latent_size}", tags=tags)
+        mlflow.log_params(_flat_params(values))
+        mlflow.log_param("data_dim", data.data_dim)
+    else:
+        run = mlflow.start_run(run_id=existing.info.run_id, nested=parent_run_id is not None)
+    run_id = run.info.run_id
+    torch.manual_seed(config.seed)
+    model = build_model(config.model_spec(latent_size), data.sample_shape)
+    trainer = Trainer(model, data, config.trainer_config(),
+                      callbacks=[MlflowCallback(run_id), *extra_callbacks],
+                      state_path=state_path(run_id))
+    status = "failed"
+    try:
+        status = trainer.fit()
+    finally:
+        mlflow.end_run("FINISHED" if status in ("finished", "stopped") else "FAILED")
+    if status == "finished":
+        state_path(run_id).unlink(missing_ok=True)
+    return run_id, status
+
+
+@dataclass
+class TrainingResult:
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    child_run_ids: dict[int, str]
+
+
+def run_experiment(config: ExperimentConfig) -> TrainingResult:
+    """Validate, load data, check the networks fit, then train every latent size."""
+    data = load_data(config)
+    check_models_fit(config, data)
+    uri = configure_tracking()
+    experiment = mlflow.set_experiment(config.study)
+    parent_key = run_key({**config.to_dict(), "fingerprint": data.fingerprint()})
+    outer = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`: adopt that run as the parent
+    if outer:
+        parent = mlflow.start_run(run_id=outer)
+        experiment_id = parent.info.experiment_id
+    else:
+        existing = _find_run(experiment.experiment_id, parent_key)
+        experiment_id = experiment.experiment_id
+        parent = mlflow.start_run(
+            run_id=existing.info.run_id if existing else None, experiment_id=experiment_id,
+            run_name=f"{config.study}-{config.dataset}-{config.model}")
+    parent_id = parent.info.run_id
+    mlflow.set_tags(_tags(config, data, "train_parent", parent_key))
+    if mlflow.get_run(parent_id).data.params == {}:
+        mlflow.log_params(_flat_params(config.to_dict()))
+    children = {}
+    try:
+        for size in config.latent_sizes:
+            children[size], _ = train_one(config, data, size, parent_id, experiment_id)
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+    return TrainingResult(uri, experiment_id, parent_id, children)

@@ -1,0 +1,84 @@
+"""Model families sharing one training step; each variant overrides only the terms it changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from vae_core.models.divergences import gaussian_kl
+from vae_core.models.likelihoods import Likelihood
+
+
+@dataclass
+class ModelOutput:
+    """Every term of the objective, batch means of per-sample sums, so each one can be logged."""
+
+    loss: torch.Tensor
+    recon: torch.Tensor
+    kl: torch.Tensor
+    z: torch.Tensor
+    out: torch.Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+    def terms(self) -> dict[str, torch.Tensor]:
+        return {"loss": self.loss, "recon": self.recon, "kl": self.kl}
+
+
+class AutoEncoder(nn.Module):
+    """Deterministic encoder; loss = -log p(x|z) under the chosen likelihood (comparable to a VAE)."""
+
+    family = "ae"
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: Likelihood) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.likelihood = likelihood
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.encoder(x)
+
+    def sample_latent(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+        return mu
+
+    def regulariser(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+        return torch.zeros(mu.shape[0], device=mu.device)
+
+    def regulariser_weight(self) -> float:
+        return 0.0
+
+    def forward(self, x: torch.Tensor) -> ModelOutput:
+        mu, logvar = self.encode(x)
+        z = self.sample_latent(mu, logvar)
+        out = self.decoder(z)
+        recon = self.likelihood.nll(x, out).mean()
+        kl = self.regulariser(mu, logvar).mean()
+        loss = recon + self.regulariser_weight() * kl
+        return ModelOutput(loss, recon, kl, z, out, self.likelihood.logs())
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        mu, _ = self.encode(x)
+        return self.likelihood.mean(self.decoder(mu))
+
+
+class VAE(AutoEncoder):
+    """Gaussian encoder, standard normal prior, KL weighted by beta (beta = 1: the ELBO)."""
+
+    family = "vae"
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: Likelihood,
+                 beta: float = 1.0) -> None:
+        super().__init__(encoder, decoder, likelihood)
+        self.beta = beta
+
+    def sample_latent(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+        return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+
+    def regulariser(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+        return gaussian_kl(mu, logvar)
+
+    def regulariser_weight(self) -> float:
+        return self.beta

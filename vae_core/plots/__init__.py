@@ -1,0 +1,5 @@
+"""Figure functions: tables in, matplotlib figures out."""
+
+import matplotlib
+
+matplotlib.use("Agg")
