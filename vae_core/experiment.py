@@ -187,22 +187,21 @@ def run_experiment(config: ExperimentConfig) -> TrainingResult:
     data = load_data(config)
     check_models_fit(config, data)
     uri = configure_tracking()
-    experiment = mlflow.set_experiment(config.study)
     parent_key = run_key({**config.to_dict(), "fingerprint": data.fingerprint()})
-    outer = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`: adopt that run as the parent
+    outer = os.environ.pop("MLFLOW_RUN_ID", None)  # set by `mlflow run`: adopt it as the parent
     if outer:
+        experiment_id = mlflow.get_run(outer).info.experiment_id
         parent = mlflow.start_run(run_id=outer)
-        experiment_id = parent.info.experiment_id
     else:
-        existing = _find_run(experiment.experiment_id, parent_key)
-        experiment_id = experiment.experiment_id
+        experiment_id = mlflow.set_experiment(config.study).experiment_id
+        existing = _find_run(experiment_id, parent_key)
         parent = mlflow.start_run(
             run_id=existing.info.run_id if existing else None, experiment_id=experiment_id,
             run_name=f"{config.study}-{config.dataset}-{config.model}")
     parent_id = parent.info.run_id
     mlflow.set_tags(_tags(config, data, "train_parent", parent_key))
-    if mlflow.get_run(parent_id).data.params == {}:
-        mlflow.log_params(_flat_params(config.to_dict()))
+    logged = mlflow.get_run(parent_id).data.params  # `mlflow run` logs its own -P values
+    mlflow.log_params({k: v for k, v in _flat_params(config.to_dict()).items() if k not in logged})
     children = {}
     try:
         for size in config.latent_sizes:

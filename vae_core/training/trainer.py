@@ -5,7 +5,6 @@ It knows nothing about MLflow: tracking happens in callbacks.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,7 +53,8 @@ class TrainerConfig:
 
 
 def _check_finite(terms: dict[str, torch.Tensor], epoch: int) -> None:
-    for name, value in terms.items():
+    # the total last, so the message names the term that went bad first
+    for name, value in sorted(terms.items(), key=lambda item: item[0] == "loss"):
         if not torch.isfinite(value).all():
             raise NonFiniteLossError(
                 f"loss term {name!r} became {float(value)} at epoch {epoch}; lower the learning "
@@ -176,11 +176,3 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_train_end(self, status)
         return status
-
-
-def final_metrics(history: dict[int, dict[str, float]]) -> dict[str, float]:
-    """The last epoch's metrics (NaN-free), for summaries."""
-    if not history:
-        return {}
-    last = history[max(history)]
-    return {k: v for k, v in last.items() if not math.isnan(v)}

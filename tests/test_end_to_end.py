@@ -1,0 +1,77 @@
+"""The README's commands, run for real: `mlflow run . -e train` and `dvc repro` (twice)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+BIN = str(Path(sys.executable).parent)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return {**env, "PATH": f"{BIN}:{env['PATH']}", **extra}
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{args}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def copy_of_repo(destination: Path) -> Path:
+    """The files a clean clone would have (tracked and not ignored), as a fresh git repo."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    for args in (["git", "init", "-q"], ["git", "add", "-A"],
+                 ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
+        subprocess.run(args, cwd=destination, check=True, capture_output=True)
+    return destination
+
+
+def test_mlflow_run_train_entry_point(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _run([sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "dataset=digits",
+          "-P", "epochs=2", "-P", "latent_sizes=2,3", "--env-manager", "local",
+          "--experiment-name", "e2e"], cwd=tmp_path, env=_env(MLFLOW_TRACKING_URI=uri))
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.get_experiment_by_name("e2e")
+    runs = mlflow.search_runs([experiment.experiment_id], output_format="list")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and parents[0].data.tags["mlflow.project.entryPoint"] == "train"
+    assert sorted(r.data.tags["latent_size"] for r in children) == ["2", "3"]
+    assert all(r.info.status == "FINISHED" and "val/loss" in r.data.metrics for r in children)
+
+
+def test_dvc_repro_runs_offline_and_again_is_a_no_op(tmp_path):
+    repo = copy_of_repo(tmp_path / "repo")
+    first = _run(["dvc", "repro"], cwd=repo, env=_env())
+    assert "Running stage 'train'" in first.stdout
+    metrics = json.loads((repo / "results/default/metrics.json").read_text())
+    assert sorted(metrics) == ["latent_2", "latent_4", "latent_8"]
+    assert all(m["val_loss"] > 0 for m in metrics.values())
+    assert (repo / "results/default/loss_curves.png").stat().st_size > 1000
+    assert (repo / "mlflow.db").is_file()  # the default store: sqlite in the project root
+    shown = _run(["dvc", "metrics", "show", "--json"], cwd=repo, env=_env())
+    assert "latent_8" in shown.stdout
+    second = _run(["dvc", "repro"], cwd=repo, env=_env())
+    assert "Running stage" not in second.stdout
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = mlflow.search_runs(search_all_experiments=True)
+    assert len(runs) == 4  # one parent and three latent sizes: the second repro trained nothing
