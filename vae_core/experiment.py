@@ -23,6 +23,7 @@ from vae_core.models import ModelSpec, build_model, validate_spec
 from vae_core.tracking.callback import MlflowCallback
 from vae_core.tracking.store import configure_tracking, git_commit, project_root
 from vae_core.training import Callback, Trainer, TrainerConfig
+from vae_core.training.progress import ProgressCallback
 
 RUN_KEY_TAG = "vae.run_key"
 KIND_TAG = "vae.kind"
@@ -162,7 +163,8 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
     torch.manual_seed(config.seed)
     model = build_model(config.model_spec(latent_size), data.sample_shape)
     trainer = Trainer(model, data, config.trainer_config(),
-                      callbacks=[MlflowCallback(run_id), *extra_callbacks],
+                      callbacks=[MlflowCallback(run_id), *extra_callbacks,
+                                 ProgressCallback(f"z={latent_size}")],
                       state_path=state_path(run_id))
     status = "failed"
     try:
