@@ -6,6 +6,7 @@ Every stage is a function of (params section, output folder) so the CLI and DVC 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,25 @@ STUDY = "elbo_entropies"
 RUNS_FILE = "train.json"
 
 
-def _experiment_id() -> str:
+def _experiment_and_outer_run() -> tuple[str, str | None]:
+    """The study's experiment, or under `mlflow run` the experiment of the run it opened (whose id
+    it passes in MLFLOW_RUN_ID; taken out of the environment so new runs do not resume it)."""
     configure_tracking()
-    return mlflow.set_experiment(STUDY).experiment_id
+    outer = os.environ.pop("MLFLOW_RUN_ID", None)
+    if outer:
+        return mlflow.get_run(outer).info.experiment_id, outer
+    return mlflow.set_experiment(STUDY).experiment_id, None
+
+
+def _start_stage_run(name: str, kind: str) -> mlflow.ActiveRun:
+    """A run for a stage that is not training: the outer `mlflow run` run if any, else a new one."""
+    experiment_id, outer = _experiment_and_outer_run()
+    tags = {"study": STUDY, "vae.kind": kind, "git_commit": git_commit()}
+    if outer:
+        run = mlflow.start_run(run_id=outer)
+        mlflow.set_tags(tags)
+        return run
+    return mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags)
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:
@@ -56,10 +73,10 @@ def train_stage(section: dict[str, Any], out_dir: Path) -> dict[str, str]:
     """Validate every run first, then train each in its own MLflow run; writes train.json."""
     configs = run_configs(section)
     data = {config.name: load_run_data(config) for config in configs}
-    experiment_id = _experiment_id()
+    experiment_id, outer = _experiment_and_outer_run()
     runs = {}
     for config in configs:
-        runs[config.name], _ = train_entropy_run(config, data[config.name], experiment_id)
+        runs[config.name], _ = train_entropy_run(config, data[config.name], experiment_id, outer)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_json(out_dir / RUNS_FILE, {"experiment_id": experiment_id, "runs": runs,
                                       "configs": {c.name: c.to_dict() for c in configs}})
@@ -104,13 +121,10 @@ def streaming_stage(section: dict[str, Any], out_dir: Path) -> pd.DataFrame:
     if config.eval_batches > config.batches_per_segment:
         raise ConfigError(f"eval_batches: must be <= batches_per_segment={config.batches_per_segment}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    experiment_id = _experiment_id()
     stream = run_stream(config)
     selection = select_latent_sizes(stream, config.eval_batches)
     figure = streaming_figure(stream, config.batches_per_segment)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="streaming",
-                          tags={"study": STUDY, "vae.kind": "entropies_streaming",
-                                "git_commit": git_commit()}):
+    with _start_stage_run("streaming", "entropies_streaming"):
         mlflow.log_params({k: str(v) for k, v in asdict(config).items()})
         for row in selection.itertuples():
             mlflow.log_metrics({"chosen_by_elbo": row.chosen_by_elbo,
@@ -132,12 +146,9 @@ def verification_stage(section: dict[str, Any], out_dir: Path) -> pd.DataFrame:
     config = _typed(VerificationConfig, section, "verification")
     data = load_dataset("pca", seed=config.seed, **options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    experiment_id = _experiment_id()
     _, table = verify_linear_vae(data, config)
     figure = verification_figure(table)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="verification",
-                          tags={"study": STUDY, "vae.kind": "entropies_verification",
-                                "dataset": "pca", "git_commit": git_commit()}):
+    with _start_stage_run("verification", "entropies_verification"):
         mlflow.log_params({**{k: str(v) for k, v in asdict(config).items()},
                            **{f"dataset_options.{k}": str(v) for k, v in options.items()}})
         for row in table.itertuples():
