@@ -38,7 +38,14 @@ SOURCES: dict[str, DownloadedSource] = {
     "cifar10": DownloadedSource("cifar10", "cifar-10-batches-py", (
         *(f"data_batch_{i}" for i in range(1, 6)), "test_batch")),
     "svhn": DownloadedSource("svhn", ".", ("train_32x32.mat", "test_32x32.mat")),
+    "celeba": DownloadedSource("celeba", "celeba", (
+        "img_align_celeba", "list_eval_partition.txt", "list_attr_celeba.txt",
+        "identity_CelebA.txt", "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt")),
+    "susy": DownloadedSource("susy", ".", ("SUSY.csv.gz",)),
 }
+CELEBA_SIZE = 64
+SUSY_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00279/SUSY.csv.gz"
+SUSY_TEST_FRACTION = 0.1  # UCI: the last 500,000 of the 5,000,000 rows are the test set
 
 
 def dataset_root(data_dir: Path, name: str) -> Path:
@@ -49,7 +56,7 @@ def require_files(data_dir: Path, name: str) -> Path:
     """Fail at once, naming the folder, the files and the two ways to fetch them."""
     source = SOURCES[name]
     folder = (dataset_root(data_dir, name) / source.folder).resolve()
-    missing = [f for f in source.files if not (folder / f).is_file()]
+    missing = [f for f in source.files if not (folder / f).exists()]
     if missing:
         raise DatasetMissingError(
             f"dataset {name!r} is not on disk: expected the files {', '.join(source.files)} in "
@@ -69,6 +76,12 @@ def fetch(name: str, data_dir: Path) -> Path:
     if name == "svhn":
         for split in ("train", "test"):
             datasets.SVHN(str(root), split=split, download=True)
+    elif name == "celeba":
+        datasets.CelebA(str(root), split="all", download=True)
+    elif name == "susy":
+        from torchvision.datasets.utils import download_url
+
+        download_url(SUSY_URL, str(root), "SUSY.csv.gz")
     else:
         cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
                "cifar10": datasets.CIFAR10}[name]
@@ -113,6 +126,51 @@ def _read_svhn(folder: Path) -> tuple[np.ndarray, ...]:
     return (*read("train_32x32.mat"), *read("test_32x32.mat"))
 
 
+def _read_celeba(data_dir: Path, size: int, limit: int | None) -> tuple[np.ndarray, ...]:
+    """CelebA's aligned faces (torchvision's layout), centre-cropped to 178 x 178 and resized to
+    size x size as uint8; labels are the 40 binary attributes. `limit` caps the training images."""
+    from PIL import Image
+    from torchvision import datasets
+
+    def read(split: str, count: int | None) -> tuple[np.ndarray, np.ndarray]:
+        celeba = datasets.CelebA(str(dataset_root(data_dir, "celeba")), split=split, target_type="attr")
+        folder = Path(celeba.root) / celeba.base_folder / "img_align_celeba"
+        files = celeba.filename[:count]
+        images = np.empty((len(files), 3, size, size), dtype=np.uint8)
+        for i, file in enumerate(files):
+            with Image.open(folder / file) as image:
+                w, h = image.size
+                top, left = (h - 178) // 2, (w - 178) // 2
+                image = image.crop((left, top, left + 178, top + 178)).resize((size, size), Image.BILINEAR)
+                images[i] = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
+        return images, celeba.attr.numpy()[:len(files)]
+
+    return (*read("train", limit), *read("test", None))
+
+
+def load_susy(seed: int, val_fraction: float, data_dir: Path, limit: int | None = None) -> DatasetSplits:
+    """UCI SUSY: label first, then 18 features, no header, gzip'd; features min-max scaled to [0, 1]
+    with the training rows' range. The last 10% of the rows (UCI's 500,000) are the test split."""
+    import pandas as pd
+
+    folder = require_files(data_dir, "susy")
+    table = pd.read_csv(folder / "SUSY.csv.gz", header=None, nrows=limit, compression="gzip")
+    values = table.to_numpy(dtype=np.float64)
+    if values.shape[1] != 19:
+        raise DatasetMissingError(f"dataset 'susy': {folder / 'SUSY.csv.gz'} has {values.shape[1]} "
+                                  f"columns; expected 19 (label, then 18 features)")
+    labels, features = values[:, 0].astype(np.int64), values[:, 1:]
+    n_test = int(round(len(values) * SUSY_TEST_FRACTION))
+    low, high = features[:-n_test].min(0), features[:-n_test].max(0)
+    scaled = torch.tensor((features - low) / np.where(high > low, high - low, 1.0), dtype=torch.float32)
+    train, val, train_labels, val_labels = split_train_val(
+        scaled[:-n_test], torch.from_numpy(labels[:-n_test]), val_fraction, seed)
+    return DatasetSplits(
+        name="susy", options={"limit": limit}, train=train, val=val, test=scaled[-n_test:],
+        train_labels=train_labels, val_labels=val_labels,
+        test_labels=torch.from_numpy(labels[-n_test:]))
+
+
 def load_downloaded(
     name: str, seed: int, val_fraction: float, data_dir: Path,
     resize: int | None = None, binarize: bool = False, limit: int | None = None,
@@ -123,6 +181,9 @@ def load_downloaded(
         arrays = _read_mnist_like(name, data_dir)
     elif name == "cifar10":
         arrays = _read_cifar10(folder)
+    elif name == "celeba":
+        resize = resize or CELEBA_SIZE
+        arrays = _read_celeba(data_dir, resize, limit)
     else:
         arrays = _read_svhn(folder)
     train_x, train_y, test_x, test_y = arrays
@@ -130,7 +191,8 @@ def load_downloaded(
         train_x, train_y = train_x[:limit], train_y[:limit]
 
     def to_tensor(images: np.ndarray) -> torch.Tensor:
-        x = resize_images(torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0), resize)
+        x = resize_images(torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0),
+                          None if name == "celeba" else resize)  # CelebA was resized as it was read
         return (x > 0.5).float() if binarize else x
 
     train, val, train_labels, val_labels = split_train_val(

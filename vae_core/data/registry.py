@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from vae_core.config import ConfigError, reject_unknown_keys, require_choice, require_float
-from vae_core.data.downloaded import SOURCES, load_downloaded
+from vae_core.data.downloaded import SOURCES, load_downloaded, load_susy
 from vae_core.data.embedded import load_digits, load_pca
 from vae_core.data.manifolds import CURVES, load_manifold
 from vae_core.data.splits import DatasetSplits
@@ -39,7 +39,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "manifold": DatasetSpec("manifold", "embedded", partial(load_manifold, "manifold"),
                             {"n": 50000, "noise": 0.05, "k": 2, "D": 3}),
     **{name: DatasetSpec(name, "downloaded", partial(load_downloaded, name), IMAGE_OPTIONS)
-       for name in SOURCES},
+       for name in SOURCES if name != "susy"},
+    "susy": DatasetSpec("susy", "downloaded", load_susy, {"limit": None}),
 }
 
 

@@ -17,6 +17,7 @@ from vae_core.config import (
 )
 from vae_core.models.blocks import Conv32Decoder, Conv32Encoder, MLPDecoder, MLPEncoder
 from vae_core.models.families import VAE, AutoEncoder
+from vae_core.models.gaussian_vae import GaussianVAE, validate_gaussian_options
 from vae_core.models.likelihoods import LIKELIHOODS, build_likelihood
 
 
@@ -31,6 +32,9 @@ class ModelSpec:
     likelihood: str = "bernoulli"
     sigma: float = 1.0
     beta: float = 1.0
+    vae_type: str = "vae-1"  # the next three: family "gaussian_vae" only (study S4)
+    weight_constraint: str = ""
+    optimal_variances: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,7 +63,7 @@ ARCHITECTURES: dict[str, Callable[[ModelSpec, tuple[int, ...], bool], tuple[nn.M
     "conv32": _conv32,
 }
 
-FAMILIES: dict[str, type[AutoEncoder]] = {"ae": AutoEncoder, "vae": VAE}
+FAMILIES: dict[str, type[AutoEncoder]] = {"ae": AutoEncoder, "vae": VAE, "gaussian_vae": GaussianVAE}
 
 
 def validate_spec(spec: ModelSpec) -> ModelSpec:
@@ -70,6 +74,11 @@ def validate_spec(spec: ModelSpec) -> ModelSpec:
     require_int("n_layers", spec.n_layers, minimum=1)
     require_float("sigma", spec.sigma, minimum=0.0, strict=True)
     require_float("beta", spec.beta, minimum=0.0)
+    if spec.family == "gaussian_vae":
+        validate_gaussian_options(spec.vae_type, spec.weight_constraint, spec.optimal_variances)
+    elif spec.weight_constraint or spec.optimal_variances:
+        raise ConfigError(f"weight_constraint: only family 'gaussian_vae' (type vae-2) takes a weight "
+                          f"constraint or optimal variances, not {spec.family!r}")
     return spec
 
 
@@ -81,6 +90,12 @@ def build_model(spec: ModelSpec, sample_shape: tuple[int, ...]) -> AutoEncoder:
     likelihood = build_likelihood(spec.likelihood, spec.sigma)
     if spec.family == "ae":
         model = AutoEncoder(encoder, decoder, likelihood)
+    elif spec.family == "gaussian_vae":
+        var_decoder = (ARCHITECTURES[spec.arch](spec, tuple(sample_shape), True)[1]
+                       if spec.vae_type == "sigma_z" else None)
+        model = GaussianVAE(encoder, decoder, spec.vae_type, spec.latent_size, tuple(sample_shape),
+                            sigma=spec.sigma, beta=spec.beta, weight_constraint=spec.weight_constraint,
+                            optimal_variances=spec.optimal_variances, var_decoder=var_decoder)
     else:
         model = FAMILIES[spec.family](encoder, decoder, likelihood, beta=spec.beta)
     model.spec = spec

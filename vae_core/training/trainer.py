@@ -77,6 +77,7 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.history: dict[int, dict[str, float]] = {}
         self.epoch = -1  # last completed epoch
+        self.global_step = 0  # optimiser steps taken, across epochs
 
     # -- evaluation -------------------------------------------------------------------------
     @torch.no_grad()
@@ -108,6 +109,9 @@ class Trainer:
             output.loss.backward()
             self.optimizer.step()
             self.after_step()
+            self.global_step += 1
+            for callback in self.callbacks:
+                callback.on_step_end(self, self.global_step, batch, output)
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + float(value.detach()) * batch.shape[0]
             n += batch.shape[0]
@@ -125,6 +129,7 @@ class Trainer:
             "epoch": self.epoch, "metrics": metrics, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(), "config": self.config.to_dict(),
+            "global_step": self.global_step,
             "spec": getattr(self.model, "spec", None) and self.model.spec.to_dict(),
         }
 
@@ -138,6 +143,7 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.epoch = state["epoch"]
+        self.global_step = state.get("global_step", 0)
         return state["metrics"]
 
     # -- the loop ---------------------------------------------------------------------------
