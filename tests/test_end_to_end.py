@@ -30,10 +30,13 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def copy_of_repo(destination: Path) -> Path:
-    """The files a clean clone would have (tracked and not ignored), as a fresh git repo."""
+    """The files a clean clone would have (tracked and not ignored), as a fresh git repo.
+
+    Local dvc.lock files are left out: they record this checkout's runs, not the project.
+    """
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split()
-    for name in listed:
+    for name in (n for n in listed if Path(n).name != "dvc.lock"):
         source = ROOT / name
         if source.is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
