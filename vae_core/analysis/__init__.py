@@ -1,0 +1,1 @@
+"""Analyses: pure functions of arrays, and thin runners that read models from MLflow."""
