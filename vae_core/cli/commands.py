@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from vae_core.cli import fetch_data, prepare, report, train
+from vae_core.cli import analyze, fetch_data, geometry_report, prepare, report, train
 
 COMMANDS = {
     "train": (train.register, train.run),
     "prepare": (prepare.register, prepare.run),
     "report": (report.register, report.run),
     "fetch-data": (fetch_data.register, fetch_data.run),
+    "analyze": (analyze.register, analyze.run),
+    "geometry-report": (geometry_report.register, geometry_report.run),
 }
