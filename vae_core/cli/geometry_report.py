@@ -21,8 +21,9 @@ def run(args: argparse.Namespace) -> int:
     tables = {name: json.loads((Path(args.in_dir) / f"{name}.json").read_text()) for name in TABLES}
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
     for name, figure in geometry_figures(tables).items():
-        figure.savefig(out / f"{name}.png", dpi=110)
+        figure.savefig(out / "figures" / f"{name}.png", dpi=110)
     modules = list(tables["geometry"]["layers"].values())
     summary = {}
     for label, per_epoch in tables["imbalances_first_last"].items():
