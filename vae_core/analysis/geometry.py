@@ -34,13 +34,14 @@ class Neighbours:
         return self.indices[:, 1]
 
 
-def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Centred (distances do not change; float32 cancellation in |a|^2 + |b|^2 - 2ab shrinks)."""
+def _as_tensor(x: np.ndarray | torch.Tensor, centre: bool) -> torch.Tensor:
+    """(N, D) float, centred unless the caller already did (distances do not change; the float32
+    cancellation in |a|^2 + |b|^2 - 2ab shrinks). Centring copies; a centred input is shared."""
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
     t = t.reshape(t.shape[0], -1)
     if t.dtype not in (torch.float32, torch.float64):
         t = t.float()
-    return t - t.mean(0, keepdim=True)
+    return t - t.mean(0, keepdim=True) if centre else t
 
 
 def _squared_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -51,9 +52,10 @@ def _squared_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> t
     return d2
 
 
-def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS) -> Neighbours:
+def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
+        centre: bool = True) -> Neighbours:
     """The k nearest neighbours of every point (Euclidean), computed in row chunks."""
-    t = _as_tensor(x)
+    t = _as_tensor(x, centre)
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
@@ -121,7 +123,7 @@ def gride_curve(neighbours: Neighbours, range_max: int = 64, d_max: float = 1000
 
 
 def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarray | torch.Tensor,
-                    chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+                    chunk_rows: int = CHUNK_ROWS, centre: bool = True) -> np.ndarray:
     """rank_B(i, nn_A(i)) for each row of `sources` ((S, N) nearest-neighbour indices in the
     spaces A) in the target space B: 1 + the number of j != i with d_B(i, j) < d_B(i, nn_A(i)).
 
@@ -133,7 +135,7 @@ def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarra
     ranks = np.where(found, match.argmax(-1) + 1, 0).astype(np.int64)
     missing_rows = np.flatnonzero(~found.all(0))
     if len(missing_rows):
-        t = _as_tensor(target_x)
+        t = _as_tensor(target_x, centre)
         norms = (t * t).sum(1)
         for start in range(0, len(missing_rows), chunk_rows):
             rows = torch.as_tensor(missing_rows[start:start + chunk_rows])

@@ -57,8 +57,8 @@ def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9,
     k = min(k, store.shapes[layers[0]][0] - 1)
     neighbours: dict[str, Neighbours] = {}
     ids, gride = {}, {}
-    for layer, x in store.items():
-        nb = knn(x, k)
+    for layer, x in store.items(centred=True):
+        nb = knn(x, k, centre=False)
         ids[layer] = twonn_id(nb, mu_fraction)
         gride[layer] = gride_curve(nb, gride_range)
         neighbours[layer] = nb
@@ -74,7 +74,7 @@ def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9,
             sources.add(layers[position + 1])
         order = sorted(sources)
         ranks = neighbour_ranks(np.stack([neighbours[s].nearest for s in order]), neighbours[target],
-                                store.load(target))
+                                store.load(target, centred=True), centre=False)
         deltas = dict(zip(order, information_imbalance(ranks)))
         if target == first:
             to_first = {s: deltas[s] for s in layers}
@@ -93,6 +93,6 @@ def cross_imbalance(sources: dict[str, np.ndarray], target: LayerStore,
     """Matrix Delta(source layer i -> target layer j) between two networks on the same points."""
     source_layers = list(sources)
     stacked = np.stack([sources[s] for s in source_layers])
-    columns = [information_imbalance(neighbour_ranks(stacked, target_neighbours[layer], x))
-               for layer, x in target.items()]
+    columns = [information_imbalance(neighbour_ranks(stacked, target_neighbours[layer], x, centre=False))
+               for layer, x in target.items(centred=True)]
     return np.stack(columns, axis=1)

@@ -53,25 +53,30 @@ class LayerStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.shapes: dict[str, tuple[int, int]] = {}
 
     def append(self, layer: str, batch: torch.Tensor) -> None:
         values = batch.detach().reshape(batch.shape[0], -1).float().numpy()
-        with open(self.folder / f"{layer}.f32", "ab") as handle:
+        with open(self.folder / f"{layer}.f32", "ab" if layer in self.shapes else "wb") as handle:
             handle.write(values.tobytes())
         n, d = self.shapes.get(layer, (0, values.shape[1]))
         self.shapes[layer] = (n + values.shape[0], d)
 
-    def load(self, layer: str) -> np.ndarray:
-        return np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
+    def load(self, layer: str, centred: bool = False) -> np.ndarray:
+        """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy)."""
+        x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
+        if centred:
+            x -= x.mean(0, dtype=np.float64).astype(np.float32)
+        return x
 
     @property
     def layers(self) -> list[str]:
         return list(self.shapes)
 
-    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+    def items(self, centred: bool = False) -> Iterator[tuple[str, np.ndarray]]:
         for layer in self.layers:
-            yield layer, self.load(layer)
+            yield layer, self.load(layer, centred)
 
 
 def _forward(model: nn.Module, x: torch.Tensor, latent: str) -> dict[str, torch.Tensor]:
