@@ -44,12 +44,26 @@ def _as_tensor(x: np.ndarray | torch.Tensor, centre: bool) -> torch.Tensor:
     return t - t.mean(0, keepdim=True) if centre else t
 
 
-def _squared_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Squared distances from x[rows] to every point, with each row's own point set to +inf."""
+def squared_distance_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Squared distances from x[rows] to every point, with each row's own point set to +inf
+    (`norms` = |x_i|^2)."""
     d2 = norms[rows, None] + norms[None, :] - 2.0 * (x[rows] @ x.T)
     d2.clamp_(min=0.0)
     d2[torch.arange(len(rows)), rows] = float("inf")
     return d2
+
+
+def nearest_in_rows(d2: torch.Tensor, rows: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices of the k nearest points per row, the point itself prepended."""
+    values, found = torch.topk(d2, k, dim=1, largest=False)
+    dist = np.hstack([np.zeros((len(rows), 1)), values.double().sqrt().numpy()])
+    return dist, np.hstack([rows.numpy()[:, None], found.numpy()])
+
+
+def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
+    """rank = 1 + #{j != i : d(i, j) < d(i, neighbours[s, i])}, (S, rows), from distance rows."""
+    thresholds = d2.gather(1, torch.as_tensor(neighbours.T.copy()))  # (rows, S)
+    return ((d2[:, None, :] < thresholds[:, :, None]).sum(-1) + 1).numpy().T
 
 
 def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
@@ -62,12 +76,10 @@ def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
     norms = (t * t).sum(1)
     dist = np.zeros((n, k + 1))
     idx = np.zeros((n, k + 1), dtype=np.int64)
-    idx[:, 0] = np.arange(n)
     for start in range(0, n, chunk_rows):
         rows = torch.arange(start, min(start + chunk_rows, n))
-        values, found = torch.topk(_squared_rows(t, norms, rows), k, dim=1, largest=False)
-        dist[rows.numpy(), 1:] = values.double().sqrt().numpy()
-        idx[rows.numpy(), 1:] = found.numpy()
+        dist[start:start + len(rows)], idx[start:start + len(rows)] = nearest_in_rows(
+            squared_distance_rows(t, norms, rows), rows, k)
     return Neighbours(dist, idx)
 
 
@@ -139,12 +151,9 @@ def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarra
         norms = (t * t).sum(1)
         for start in range(0, len(missing_rows), chunk_rows):
             rows = torch.as_tensor(missing_rows[start:start + chunk_rows])
-            d2 = _squared_rows(t, norms, rows)
-            thresholds = d2.gather(1, torch.as_tensor(sources[:, rows.numpy()].T))  # (rows, S)
-            d2, _ = torch.sort(d2, dim=1)
-            closer = torch.searchsorted(d2, thresholds.contiguous(), right=False)
+            counted = count_closer(squared_distance_rows(t, norms, rows), sources[:, rows.numpy()])
             block = ranks[:, rows.numpy()]
-            ranks[:, rows.numpy()] = np.where(block == 0, closer.numpy().T + 1, block)
+            ranks[:, rows.numpy()] = np.where(block == 0, counted, block)
     return ranks
 
 

@@ -63,7 +63,9 @@ def resolve(reference: str, epochs: list[int]) -> ModelCheckpoints:
         name = reference.removeprefix("models:/")
         if "@" in name:
             version = client.get_model_version_by_alias(*name.split("@", 1))
-            model_id, run_id = version.model_id, version.run_id
+            source = str(version.source or "").removeprefix("models:/")
+            model_id = version.model_id or (source if source.startswith("m-") else None)
+            run_id = version.run_id
         else:
             model_id, run_id = name.split("/")[0], None
         logged = mlflow.get_logged_model(model_id) if model_id and model_id.startswith("m-") else None
@@ -92,7 +94,7 @@ def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[
     if not dataset:
         raise ConfigError("dataset: the model has no training run to read it from; pass --dataset")
     options = config.dataset_options or {
-        key.removeprefix("dataset_options."): yaml.safe_load(value)
+        key.removeprefix("dataset_options."): None if value == "None" else yaml.safe_load(value)
         for key, value in params.items() if key.startswith("dataset_options.")}
     data_file = params.get("data_file", "") if not config.dataset else ""
     experiment = ExperimentConfig(
@@ -149,7 +151,7 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
             for source in sources:
                 matrix = cross_imbalance(finals[source.label].nearest(), store,
                                          finals[target.label].neighbours)
-                matrices[f"{source.label}->{target.label}"] = matrix.round(6).tolist()
+                matrices[f"{source.label}->{target.label}"] = matrix.tolist()
     return matrices
 
 

@@ -1,8 +1,7 @@
 """The geometry of one network's representations: ID per layer, and information imbalance to
 the first and last layer and between consecutive layers (S0's per-checkpoint outputs).
 
-Layers are read from a LayerStore one at a time: first every layer's neighbours, then, layer
-by layer as the target, the ranks of the other layers' nearest neighbours in it.
+Layers are read from a LayerStore one at a time; every distance is computed once.
 """
 
 from __future__ import annotations
@@ -10,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from vae_core.analysis.geometry import (
     Neighbours,
+    count_closer,
     gride_curve,
     information_imbalance,
-    knn,
+    nearest_in_rows,
     neighbour_ranks,
+    squared_distance_rows,
     twonn_id,
 )
 from vae_core.analysis.representations import LayerStore
@@ -51,41 +53,58 @@ def _truncate(nb: Neighbours, k: int) -> Neighbours:
     return Neighbours(nb.distances[:, :k + 1].copy(), nb.indices[:, :k + 1].copy())
 
 
-def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9,
-                   gride_range: int = 64) -> LayerGeometry:
-    layers = store.layers
-    k = min(k, store.shapes[layers[0]][0] - 1)
-    neighbours: dict[str, Neighbours] = {}
-    ids, gride = {}, {}
-    for layer, x in store.items(centred=True):
-        nb = knn(x, k, centre=False)
-        ids[layer] = twonn_id(nb, mu_fraction)
-        gride[layer] = gride_curve(nb, gride_range)
-        neighbours[layer] = nb
-    first, last = layers[0], layers[-1]
-    to_first, to_last, forward, backward = {}, {}, {}, {}
+def _sources(layers: list[str]) -> dict[str, list[str]]:
+    """Target layer -> the layers whose nearest neighbours are ranked in it: every layer for the
+    first and the last, the adjacent ones for every layer."""
+    sources = {}
     for position, target in enumerate(layers):
-        sources = set()
-        if target in (first, last):
-            sources.update(layers)
-        if position > 0:
-            sources.add(layers[position - 1])
-        if position + 1 < len(layers):
-            sources.add(layers[position + 1])
-        order = sorted(sources)
-        ranks = neighbour_ranks(np.stack([neighbours[s].nearest for s in order]), neighbours[target],
-                                store.load(target, centred=True), centre=False)
-        deltas = dict(zip(order, information_imbalance(ranks)))
-        if target == first:
-            to_first = {s: deltas[s] for s in layers}
-        if target == last:
-            to_last = {s: deltas[s] for s in layers}
-        if position > 0:
-            forward[layers[position - 1]] = deltas[layers[position - 1]]
-        if position + 1 < len(layers):
-            backward[target] = deltas[layers[position + 1]]
-    kept = {layer: _truncate(nb, KEPT_NEIGHBOURS) for layer, nb in neighbours.items()}
-    return LayerGeometry(layers, ids, gride, to_first, to_last, forward, backward, kept)
+        chosen = set(layers) if position in (0, len(layers) - 1) else set()
+        chosen.update(layers[max(position - 1, 0):position + 2])
+        chosen.discard(target)
+        sources[target] = [layer for layer in layers if layer in chosen]
+    return sources
+
+
+def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64,
+                   memory_mib: int = 128) -> LayerGeometry:
+    """One pass over row chunks: for each chunk every layer's distance rows are computed once
+    (layers read one at a time), giving its neighbours and, within the same chunk, the ranks
+    of the other layers' nearest neighbours. Distance rows of one chunk take ~memory_mib."""
+    layers = store.layers
+    n = store.shapes[layers[0]][0]
+    k = min(k, n - 1)
+    sources = _sources(layers)
+    chunk = max(8, min(n, memory_mib * 2 ** 20 // (4 * n * len(layers))))
+    dist = {layer: np.zeros((n, k + 1)) for layer in layers}
+    idx = {layer: np.zeros((n, k + 1), dtype=np.int64) for layer in layers}
+    ranks = {target: np.zeros((len(src), n), dtype=np.int64) for target, src in sources.items()}
+    norms: dict[str, torch.Tensor] = {}
+    for start in range(0, n, chunk):
+        rows = torch.arange(start, min(start + chunk, n))
+        d2_rows = {}
+        for layer in layers:
+            x = torch.from_numpy(store.load(layer, centred=True))
+            if layer not in norms:
+                norms[layer] = (x * x).sum(1)
+            d2_rows[layer] = squared_distance_rows(x, norms[layer], rows)
+            del x
+            dist[layer][rows.numpy()], idx[layer][rows.numpy()] = nearest_in_rows(d2_rows[layer], rows, k)
+        for target, src in sources.items():
+            nearest = np.stack([idx[s][rows.numpy(), 1] for s in src])
+            ranks[target][:, rows.numpy()] = count_closer(d2_rows[target], nearest)
+    neighbours = {layer: Neighbours(dist[layer], idx[layer]) for layer in layers}
+    ids = {layer: twonn_id(nb, mu_fraction) for layer, nb in neighbours.items()}
+    gride = {layer: gride_curve(nb, gride_range) for layer, nb in neighbours.items()}
+    delta = {(s, target): value for target, src in sources.items()
+             for s, value in zip(src, np.atleast_1d(information_imbalance(ranks[target])))}
+    first, last = layers[0], layers[-1]
+    return LayerGeometry(
+        layers, ids, gride,
+        to_first={s: delta[(s, first)] if s != first else 2.0 / n for s in layers},
+        to_last={s: delta[(s, last)] if s != last else 2.0 / n for s in layers},
+        forward={a: delta[(a, b)] for a, b in zip(layers[:-1], layers[1:])},
+        backward={a: delta[(b, a)] for a, b in zip(layers[:-1], layers[1:])},
+        neighbours={layer: _truncate(nb, KEPT_NEIGHBOURS) for layer, nb in neighbours.items()})
 
 
 def cross_imbalance(sources: dict[str, np.ndarray], target: LayerStore,

@@ -55,6 +55,7 @@ class LayerStore:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.shapes: dict[str, tuple[int, int]] = {}
+        self.sums: dict[str, np.ndarray] = {}
 
     def append(self, layer: str, batch: torch.Tensor) -> None:
         values = batch.detach().reshape(batch.shape[0], -1).float().numpy()
@@ -62,12 +63,13 @@ class LayerStore:
             handle.write(values.tobytes())
         n, d = self.shapes.get(layer, (0, values.shape[1]))
         self.shapes[layer] = (n + values.shape[0], d)
+        self.sums[layer] = self.sums.get(layer, 0.0) + values.sum(0, dtype=np.float64)
 
     def load(self, layer: str, centred: bool = False) -> np.ndarray:
         """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy)."""
         x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
         if centred:
-            x -= x.mean(0, dtype=np.float64).astype(np.float32)
+            x -= (self.sums[layer] / len(x)).astype(np.float32)
         return x
 
     @property
