@@ -66,32 +66,34 @@ def _sources(layers: list[str]) -> dict[str, list[str]]:
 
 
 def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64,
-                   memory_mib: int = 128) -> LayerGeometry:
+                   memory_mib: int = 64) -> LayerGeometry:
     """One pass over row chunks: for each chunk every layer's distance rows are computed once
     (layers read one at a time), giving its neighbours and, within the same chunk, the ranks
-    of the other layers' nearest neighbours. Distance rows of one chunk take ~memory_mib."""
+    of the other layers' nearest neighbours. A target's distance rows are dropped as soon as
+    all its sources' neighbours are known: at most three layers' rows (~memory_mib) at once."""
     layers = store.layers
     n = store.shapes[layers[0]][0]
     k = min(k, n - 1)
     sources = _sources(layers)
-    chunk = max(8, min(n, memory_mib * 2 ** 20 // (4 * n * len(layers))))
+    chunk = max(8, min(n, memory_mib * 2 ** 20 // (4 * n * 3)))
     dist = {layer: np.zeros((n, k + 1)) for layer in layers}
     idx = {layer: np.zeros((n, k + 1), dtype=np.int64) for layer in layers}
     ranks = {target: np.zeros((len(src), n), dtype=np.int64) for target, src in sources.items()}
     norms: dict[str, torch.Tensor] = {}
     for start in range(0, n, chunk):
         rows = torch.arange(start, min(start + chunk, n))
-        d2_rows = {}
+        pending: dict[str, torch.Tensor] = {}  # distance rows of targets still waiting for sources
         for layer in layers:
             x = torch.from_numpy(store.load(layer, centred=True))
             if layer not in norms:
                 norms[layer] = (x * x).sum(1)
-            d2_rows[layer] = squared_distance_rows(x, norms[layer], rows)
+            pending[layer] = squared_distance_rows(x, norms[layer], rows)
             del x
-            dist[layer][rows.numpy()], idx[layer][rows.numpy()] = nearest_in_rows(d2_rows[layer], rows, k)
-        for target, src in sources.items():
-            nearest = np.stack([idx[s][rows.numpy(), 1] for s in src])
-            ranks[target][:, rows.numpy()] = count_closer(d2_rows[target], nearest)
+            dist[layer][rows.numpy()], idx[layer][rows.numpy()] = nearest_in_rows(pending[layer], rows, k)
+            done = layers.index(layer)
+            for target in [t for t in pending if set(sources[t]) <= set(layers[:done + 1])]:
+                nearest = np.stack([idx[s][rows.numpy(), 1] for s in sources[target]])
+                ranks[target][:, rows.numpy()] = count_closer(pending.pop(target), nearest)
     neighbours = {layer: Neighbours(dist[layer], idx[layer]) for layer in layers}
     ids = {layer: twonn_id(nb, mu_fraction) for layer, nb in neighbours.items()}
     gride = {layer: gride_curve(nb, gride_range) for layer, nb in neighbours.items()}

@@ -69,7 +69,8 @@ class LayerStore:
         """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy)."""
         x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
         if centred:
-            x -= (self.sums[layer] / len(x)).astype(np.float32)
+            total = self.sums[layer] if layer in self.sums else x.sum(0, dtype=np.float64)
+            x -= (total / len(x)).astype(np.float32)
         return x
 
     @property
