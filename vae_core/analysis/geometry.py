@@ -44,6 +44,11 @@ def _as_tensor(x: np.ndarray | torch.Tensor, centre: bool) -> torch.Tensor:
     return t - t.mean(0, keepdim=True) if centre else t
 
 
+def squared_norms(x: torch.Tensor) -> torch.Tensor:
+    """|x_i|^2 per row, without the (N, D) temporary that (x * x).sum(1) makes."""
+    return torch.linalg.vector_norm(x, dim=1) ** 2
+
+
 def squared_distance_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Squared distances from x[rows] to every point, with each row's own point set to +inf
     (`norms` = |x_i|^2)."""
@@ -73,7 +78,7 @@ def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
-    norms = (t * t).sum(1)
+    norms = squared_norms(t)
     dist = np.zeros((n, k + 1))
     idx = np.zeros((n, k + 1), dtype=np.int64)
     for start in range(0, n, chunk_rows):
@@ -148,7 +153,7 @@ def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarra
     missing_rows = np.flatnonzero(~found.all(0))
     if len(missing_rows):
         t = _as_tensor(target_x, centre)
-        norms = (t * t).sum(1)
+        norms = squared_norms(t)
         for start in range(0, len(missing_rows), chunk_rows):
             rows = torch.as_tensor(missing_rows[start:start + chunk_rows])
             counted = count_closer(squared_distance_rows(t, norms, rows), sources[:, rows.numpy()])

@@ -19,6 +19,7 @@ from vae_core.analysis.geometry import (
     nearest_in_rows,
     neighbour_ranks,
     squared_distance_rows,
+    squared_norms,
     twonn_id,
 )
 from vae_core.analysis.representations import LayerStore
@@ -86,7 +87,7 @@ def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gri
         for layer in layers:
             x = torch.from_numpy(store.load(layer, centred=True))
             if layer not in norms:
-                norms[layer] = (x * x).sum(1)
+                norms[layer] = squared_norms(x)
             pending[layer] = squared_distance_rows(x, norms[layer], rows)
             del x
             dist[layer][rows.numpy()], idx[layer][rows.numpy()] = nearest_in_rows(pending[layer], rows, k)
