@@ -9,7 +9,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from vae_core.analysis.geometry_runner import GeometryConfig, run_geometry
+from vae_core.analysis.geometry_runner import GeometryConfig, resolve, run_geometry
 from vae_core.cli.__main__ import main
 from vae_core.experiment import ExperimentConfig, run_experiment
 from vae_core.tracking.models import run_checkpoints
@@ -60,6 +60,8 @@ def test_analyze_cli_with_a_registered_alias(workdir: Path, trained: dict[int, s
     meta = json.loads((workdir / "geo" / "geometry.json").read_text())
     assert meta["latent"] == "sample" and meta["models"] == {"2": trained[2]}
     assert list(json.loads((workdir / "geo" / "ids.json").read_text())["2"]) == ["1"]
+    by_version = resolve(f"models:/geometry_test_vae/{version.version}", [])
+    assert (by_version.label, by_version.source_run_id, list(by_version.uris)) == ("2", trained[2], [1])
 
 
 def test_bad_settings_stop_before_any_run(workdir: Path, capsys: pytest.CaptureFixture) -> None:

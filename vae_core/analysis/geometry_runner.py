@@ -61,13 +61,15 @@ def resolve(reference: str, epochs: list[int]) -> ModelCheckpoints:
     client = MlflowClient()
     if reference.startswith(("models:/", "m-")):
         name = reference.removeprefix("models:/")
-        if "@" in name:
-            version = client.get_model_version_by_alias(*name.split("@", 1))
+        if "@" in name or "/" in name:
+            registered, _, version_or_alias = name.replace("@", "/", 1).partition("/")
+            version = (client.get_model_version_by_alias(registered, version_or_alias) if "@" in name
+                       else client.get_model_version(registered, version_or_alias))
             source = str(version.source or "").removeprefix("models:/")
             model_id = version.model_id or (source if source.startswith("m-") else None)
             run_id = version.run_id
         else:
-            model_id, run_id = name.split("/")[0], None
+            model_id, run_id = name, None
         logged = mlflow.get_logged_model(model_id) if model_id and model_id.startswith("m-") else None
         run_id = run_id or (logged.source_run_id if logged else None)
         epoch = int(logged.tags.get(EPOCH_TAG, 0)) if logged else 0
@@ -182,6 +184,9 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
     configure_tracking()
     client = MlflowClient()
     models = [resolve(ref, config.epochs) for ref in config.models]
+    for position, model in enumerate(models):  # two runs of one latent size stay apart
+        if any(other.label == model.label for other in models[:position]):
+            model.label = f"{model.label}:{config.models[position]}"
     points, dataset = evaluation_points(config, models[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     outer = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`
