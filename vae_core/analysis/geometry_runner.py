@@ -198,9 +198,10 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
     try:
         mlflow.set_tags({"vae.kind": "analysis", "analysis": "geometry", "git_commit": git_commit(),
                          "latent_mode": config.latent, "dataset": dataset})
-        mlflow.log_params({"models": ",".join(config.models)[:500], "n_points": len(points),
-                           "latent": config.latent, "k": config.k,
-                           "layers": ",".join(config.layers) or "S0"})
+        # prefixed: under `mlflow run` the run already holds the entry point's own parameters
+        mlflow.log_params({"geometry.models": ",".join(config.models)[:500],
+                           "geometry.n_points": len(points), "geometry.latent": config.latent,
+                           "geometry.k": config.k, "geometry.layers": ",".join(config.layers) or "S0"})
         results, spec = {}, {}
         for model in models:
             tags = {"vae.kind": "analysis", "analysis": "geometry", "latent_mode": config.latent,
