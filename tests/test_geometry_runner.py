@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -14,6 +17,7 @@ from vae_core.cli.__main__ import main
 from vae_core.experiment import ExperimentConfig, run_experiment
 from vae_core.tracking.models import run_checkpoints
 
+ROOT = Path(__file__).resolve().parents[1]
 MLP_LAYERS = ["input", "encoder.body", "latent", "decoder.body.1", "output"]
 
 
@@ -69,3 +73,17 @@ def test_bad_settings_stop_before_any_run(workdir: Path, capsys: pytest.CaptureF
     assert "kind: unknown value 'channels'; allowed values: geometry" in capsys.readouterr().err
     assert main(["analyze", "--model", "x", "--latent", "median"]) == 2
     assert "latent: unknown value 'median'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_mlflow_run_analyze_entry_point(workdir: Path, trained: dict[int, str]) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        [bin_dir / "mlflow", "run", str(ROOT), "-e", "analyze", "-P", f"model={trained[3]}",
+         "-P", "n_points=80", "-P", "k=8", "-P", f"layers={','.join(MLP_LAYERS)}",
+         "-P", f"out_dir={workdir / 'entry'}", "--env-manager", "local"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ids = json.loads((workdir / "entry" / "ids.json").read_text())
+    assert list(ids) == ["3"] and sorted(ids["3"], key=int) == ["0", "1"]
