@@ -23,10 +23,16 @@ MLP_LAYERS = ["input", "encoder.body", "latent", "decoder.body.1", "output"]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> dict[int, str]:
+    """Two small MLP VAEs, trained in a scratch folder (their artifacts and state files go there)."""
     config = ExperimentConfig.from_dict({
         "study": "geometry_runner_test", "dataset": "digits", "arch": "mlp", "latent_sizes": [2, 3],
         "epochs": 1, "batch_size": 256, "save_interval": [0, 1]})
-    return run_experiment(config).child_run_ids
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("geometry_runner"))
+    try:
+        return run_experiment(config).child_run_ids
+    finally:
+        os.chdir(here)
 
 
 def test_run_geometry_logs_metrics_json_and_cross_matrices(workdir: Path, trained: dict[int, str]) -> None:
