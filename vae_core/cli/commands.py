@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vae_core.cli import entropies, fetch_data, prepare, report, train
+from vae_core.cli import analyze, entropies, fetch_data, geometry_report, prepare, report, train
 
 COMMANDS = {
     "train": (train.register, train.run),
@@ -10,4 +10,6 @@ COMMANDS = {
     "report": (report.register, report.run),
     "fetch-data": (fetch_data.register, fetch_data.run),
     "entropies": (entropies.register, entropies.run),
+    "analyze": (analyze.register, analyze.run),
+    "geometry-report": (geometry_report.register, geometry_report.run),
 }

@@ -1,0 +1,68 @@
+"""Per-network geometry (all layers of a store) against dadapy on the full neighbour lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from dadapy import Data
+from dadapy._utils.metric_comparisons import _return_imbalance
+
+from vae_core.analysis.layer_geometry import cross_imbalance, layer_geometry
+from vae_core.analysis.representations import LayerStore
+
+
+def _store(folder: Path, arrays: list[np.ndarray]) -> LayerStore:
+    store = LayerStore(folder)
+    for i, x in enumerate(arrays):
+        store.append(f"l{i:02d}", torch.as_tensor(x[:100]))
+        store.append(f"l{i:02d}", torch.as_tensor(x[100:]))  # two batches, as capture writes them
+    return store
+
+
+def _arrays(seed: int, n: int = 300) -> list[np.ndarray]:
+    """A chain of layers: each one a noisy, partly projected version of the previous one."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=(n, 8))]
+    for width in (6, 4, 6):
+        arrays.append(np.tanh(arrays[-1] @ rng.normal(size=(arrays[-1].shape[1], width)))
+                      + 0.05 * rng.normal(size=(n, width)))
+    return [a.astype(np.float32) for a in arrays]
+
+
+def _indices(x: np.ndarray) -> np.ndarray:
+    data = Data(coordinates=x.astype(np.float64), maxk=len(x) - 1, verbose=False)
+    data.compute_distances()
+    return data.dist_indices
+
+
+def test_layer_geometry_matches_dadapy(tmp_path: Path) -> None:
+    arrays = _arrays(0)
+    result = layer_geometry(_store(tmp_path, arrays), k=10)
+    idx = [_indices(x) for x in arrays]
+    rng = np.random.default_rng(0)
+    for i, layer in enumerate(result.layers):
+        assert result.to_first[layer] == pytest.approx(_return_imbalance(idx[i], idx[0], rng))
+        assert result.to_last[layer] == pytest.approx(_return_imbalance(idx[i], idx[-1], rng))
+        ref_id = Data(coordinates=arrays[i].astype(np.float64), verbose=False).compute_id_2NN()[0]
+        assert result.ids[layer] == pytest.approx(ref_id, rel=1e-4)
+    for i, layer in enumerate(result.layers[:-1]):
+        assert result.forward[layer] == pytest.approx(_return_imbalance(idx[i], idx[i + 1], rng))
+        assert result.backward[layer] == pytest.approx(_return_imbalance(idx[i + 1], idx[i], rng))
+    metrics = result.metrics()
+    assert metrics["geometry.id.l02"] == result.ids["l02"]
+    assert metrics["geometry.ii_next.l00"] == result.forward["l00"]
+    assert len(metrics) == 4 * 3 + 2 * 3
+
+
+def test_cross_imbalance_matches_dadapy(tmp_path: Path) -> None:
+    a, b = _arrays(1), _arrays(2)
+    geometry_a = layer_geometry(_store(tmp_path / "a", a), k=10)
+    store_b = _store(tmp_path / "b", b)
+    geometry_b = layer_geometry(store_b, k=10)
+    matrix = cross_imbalance(geometry_a.nearest(), store_b, geometry_b.neighbours)
+    rng = np.random.default_rng(0)
+    expected = [[_return_imbalance(_indices(x), _indices(y), rng) for y in b] for x in a]
+    np.testing.assert_allclose(matrix, expected)

@@ -1,0 +1,175 @@
+"""Intrinsic dimension (TwoNN, Gride) and information imbalance from k-nearest neighbours.
+
+Pure functions of arrays. The neighbours of a representation are computed once (`knn`) and
+reused for every estimate; the information imbalance never builds an N x N matrix: ranks
+found in the target's neighbour list are read off it, and only the remaining points have
+their distance rows recomputed, a chunk at a time, to count the closer points.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+
+CHUNK_ROWS = 512
+
+
+@dataclass
+class Neighbours:
+    """Sorted neighbour distances and indices, (N, k + 1); column 0 is the point itself."""
+
+    distances: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def n_points(self) -> int:
+        return self.distances.shape[0]
+
+    @property
+    def nearest(self) -> np.ndarray:
+        return self.indices[:, 1]
+
+
+def _as_tensor(x: np.ndarray | torch.Tensor, centre: bool) -> torch.Tensor:
+    """(N, D) float, centred unless the caller already did (distances do not change; the float32
+    cancellation in |a|^2 + |b|^2 - 2ab shrinks). Centring copies; a centred input is shared."""
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    t = t.reshape(t.shape[0], -1)
+    if t.dtype not in (torch.float32, torch.float64):
+        t = t.float()
+    return t - t.mean(0, keepdim=True) if centre else t
+
+
+def squared_norms(x: torch.Tensor) -> torch.Tensor:
+    """|x_i|^2 per row, without the (N, D) temporary that (x * x).sum(1) makes."""
+    return torch.linalg.vector_norm(x, dim=1) ** 2
+
+
+def squared_distance_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Squared distances from x[rows] to every point, with each row's own point set to +inf
+    (`norms` = |x_i|^2)."""
+    d2 = norms[rows, None] + norms[None, :] - 2.0 * (x[rows] @ x.T)
+    d2.clamp_(min=0.0)
+    d2[torch.arange(len(rows)), rows] = float("inf")
+    return d2
+
+
+def nearest_in_rows(d2: torch.Tensor, rows: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices of the k nearest points per row, the point itself prepended."""
+    values, found = torch.topk(d2, k, dim=1, largest=False)
+    dist = np.hstack([np.zeros((len(rows), 1)), values.double().sqrt().numpy()])
+    return dist, np.hstack([rows.numpy()[:, None], found.numpy()])
+
+
+def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
+    """rank = 1 + #{j != i : d(i, j) < d(i, neighbours[s, i])}, (S, rows), from distance rows."""
+    thresholds = d2.gather(1, torch.as_tensor(neighbours.T.copy()))  # (rows, S)
+    return ((d2[:, None, :] < thresholds[:, :, None]).sum(-1) + 1).numpy().T
+
+
+def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
+        centre: bool = True) -> Neighbours:
+    """The k nearest neighbours of every point (Euclidean), computed in row chunks."""
+    t = _as_tensor(x, centre)
+    n = t.shape[0]
+    if not 2 <= k < n:
+        raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
+    norms = squared_norms(t)
+    dist = np.zeros((n, k + 1))
+    idx = np.zeros((n, k + 1), dtype=np.int64)
+    for start in range(0, n, chunk_rows):
+        rows = torch.arange(start, min(start + chunk_rows, n))
+        dist[start:start + len(rows)], idx[start:start + len(rows)] = nearest_in_rows(
+            squared_distance_rows(t, norms, rows), rows, k)
+    return Neighbours(dist, idx)
+
+
+def twonn_id(neighbours: Neighbours, mu_fraction: float = 0.9) -> float:
+    """TwoNN (Facco et al. 2017) as dadapy's compute_id_2NN: the lowest `mu_fraction` of the
+    sorted log(r2/r1) fitted to -log(1 - i/N) by a line through the origin. Points whose
+    first neighbour is a duplicate (r1 = 0) are left out."""
+    r1, r2 = neighbours.distances[:, 1], neighbours.distances[:, 2]
+    keep = r1 > 0
+    log_mu = np.sort(np.log(r2[keep] / r1[keep]))
+    n = len(log_mu)
+    n_eff = int(n * mu_fraction)
+    x = log_mu[:n_eff]
+    y = -np.log(1.0 - np.arange(1, n_eff + 1) / n)
+    return float(np.dot(x, y) / np.dot(x, x))
+
+
+def _gride_loglik(d: float, log_mu: np.ndarray, n1: int, n2: int) -> float:
+    """log-likelihood of mu = r_n2 / r_n1 (Denti et al. 2022), up to a constant in d, with
+    dadapy's (N - 1) in place of N (its unbiased TwoNN limit)."""
+    tail = np.log(-np.expm1(-d * log_mu)).sum() if n2 - n1 - 1 else 0.0
+    return (len(log_mu) - 1) * math.log(d) + (n2 - n1 - 1) * tail - n1 * d * log_mu.sum()
+
+
+def _drop_outlying_mus(mu: np.ndarray) -> np.ndarray:
+    """dadapy's guard against near-duplicate points: drop mu >= q50 + 20 (q95 - q50)."""
+    q95, q50 = np.percentile(mu, [95, 50])
+    return mu[mu < q50 + 20 * (q95 - q50)]
+
+
+def gride_curve(neighbours: Neighbours, range_max: int = 64, d_max: float = 1000.0
+                ) -> dict[str, list[float]]:
+    """Gride ML estimates at doubling neighbour ranks (n1, 2 n1), n1 = 1, 2, 4, ...: how the ID
+    changes with scale. Returns ranks (n2), ids, errors (inverse Fisher information) and the
+    mean distance of the neighbours involved."""
+    max_rank = min(range_max, neighbours.distances.shape[1] - 1)
+    curve: dict[str, list[float]] = {"rank": [], "id": [], "error": [], "scale": []}
+    for step in range(int(math.log2(max_rank))):
+        n1, n2 = 2 ** step, 2 ** (step + 1)
+        r_1, r_2 = neighbours.distances[:, n1], neighbours.distances[:, n2]
+        keep = (r_1 > 0) & (r_2 > r_1)
+        log_mu = np.log(_drop_outlying_mus(r_2[keep] / r_1[keep]))
+        best = minimize_scalar(lambda d, lm=log_mu, a=n1, b=n2: -_gride_loglik(d, lm, a, b),
+                               bounds=(1e-3, d_max), method="bounded", options={"xatol": 1e-7})
+        d = float(best.x)
+        mu_d = np.exp(-d * log_mu)
+        fisher = len(log_mu) / d ** 2 + (n2 - n1 - 1) * np.sum(log_mu ** 2 * mu_d / (1 - mu_d) ** 2)
+        curve["rank"].append(n2)
+        curve["id"].append(d)
+        curve["error"].append(float(fisher ** -0.5))
+        curve["scale"].append(float(np.mean([r_1, r_2])))
+    return curve
+
+
+def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarray | torch.Tensor,
+                    chunk_rows: int = CHUNK_ROWS, centre: bool = True) -> np.ndarray:
+    """rank_B(i, nn_A(i)) for each row of `sources` ((S, N) nearest-neighbour indices in the
+    spaces A) in the target space B: 1 + the number of j != i with d_B(i, j) < d_B(i, nn_A(i)).
+
+    Read from B's neighbour list where nn_A(i) is in it; otherwise counted from recomputed
+    distance rows of the points that need them, never more than `chunk_rows` rows at once."""
+    sources = np.atleast_2d(sources)
+    match = target.indices[None, :, 1:] == sources[:, :, None]  # (S, N, k)
+    found = match.any(-1)
+    ranks = np.where(found, match.argmax(-1) + 1, 0).astype(np.int64)
+    missing_rows = np.flatnonzero(~found.all(0))
+    if len(missing_rows):
+        t = _as_tensor(target_x, centre)
+        norms = squared_norms(t)
+        for start in range(0, len(missing_rows), chunk_rows):
+            rows = torch.as_tensor(missing_rows[start:start + chunk_rows])
+            counted = count_closer(squared_distance_rows(t, norms, rows), sources[:, rows.numpy()])
+            block = ranks[:, rows.numpy()]
+            ranks[:, rows.numpy()] = np.where(block == 0, counted, block)
+    return ranks
+
+
+def information_imbalance(ranks: np.ndarray) -> np.ndarray | float:
+    """Delta(A -> B) = 2/N * mean_i rank_B(i, nn_A(i)) (one value per row of ranks)."""
+    ranks = np.asarray(ranks)
+    value = ranks.mean(-1) * 2.0 / ranks.shape[-1]
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def imbalance(source_x: np.ndarray, target_x: np.ndarray, k: int = 30) -> float:
+    """Delta(A -> B) for two arrays of the same points (a convenience over the pieces above)."""
+    source, target = knn(source_x, k), knn(target_x, k)
+    return information_imbalance(neighbour_ranks(source.nearest[None], target, target_x)[0])

@@ -1,0 +1,131 @@
+"""A network's internal representations of a set of points, captured with forward hooks.
+
+One forward pass, in batches, writes every representation (flattened, float32) to its own
+file; analyses then read them back one at a time, so memory holds one layer, not eleven.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vae_core.config import ConfigError, require_choice
+
+INPUT, LATENT, OUTPUT = "input", "latent", "output"
+SPECIAL = (INPUT, LATENT, OUTPUT)
+LATENT_CHOICES = ("mean", "sample")
+
+# S0's 11 probes (methods.md): input, 4 encoder blocks, latent, decoder fc, 3 decoder blocks, output.
+S0_MODULES = [INPUT, "encoder.blocks.0", "encoder.blocks.1", "encoder.blocks.2", "encoder.blocks.3",
+              LATENT, "decoder.fc", "decoder.blocks.0", "decoder.blocks.1", "decoder.blocks.2",
+              OUTPUT]
+
+
+def layer_name(position: int) -> str:
+    return f"l{position:02d}"
+
+
+def layer_spec(model: nn.Module, modules: list[str] | None = None) -> dict[str, str]:
+    """Probe name (l00, l01, ...) -> module path, or one of input / latent / output.
+
+    Without `modules`, the S0 layout for a conv32 network; any other network must name them."""
+    available = {name for name, _ in model.named_modules() if name}
+    if not modules:
+        if not set(S0_MODULES[1:5] + S0_MODULES[6:10]) <= available:
+            raise ConfigError("layers: this network is not S0's conv32; name the modules to probe "
+                              f"(comma-separated), from: {', '.join(SPECIAL)}, "
+                              f"{', '.join(sorted(available))}")
+        modules = S0_MODULES
+    for module in modules:
+        if module not in available and module not in SPECIAL:
+            raise ConfigError(f"layers: no module {module!r}; allowed values: {', '.join(SPECIAL)}, "
+                              f"{', '.join(sorted(available))}")
+    return {layer_name(i): module for i, module in enumerate(modules)}
+
+
+class LayerStore:
+    """Representations on disk, one raw float32 file per layer, read back whole on demand."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.shapes: dict[str, tuple[int, int]] = {}
+        self.sums: dict[str, np.ndarray] = {}
+
+    def append(self, layer: str, batch: torch.Tensor) -> None:
+        values = batch.detach().reshape(batch.shape[0], -1).float().numpy()
+        with open(self.folder / f"{layer}.f32", "ab" if layer in self.shapes else "wb") as handle:
+            handle.write(values.tobytes())
+        n, d = self.shapes.get(layer, (0, values.shape[1]))
+        self.shapes[layer] = (n + values.shape[0], d)
+        self.sums[layer] = self.sums.get(layer, 0.0) + values.sum(0, dtype=np.float64)
+
+    def load(self, layer: str, centred: bool = False) -> np.ndarray:
+        """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy)."""
+        x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
+        if centred:
+            total = self.sums[layer] if layer in self.sums else x.sum(0, dtype=np.float64)
+            x -= (total / len(x)).astype(np.float32)
+        return x
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.shapes)
+
+    def items(self, centred: bool = False) -> Iterator[tuple[str, np.ndarray]]:
+        for layer in self.layers:
+            yield layer, self.load(layer, centred)
+
+
+def _forward(model: nn.Module, x: torch.Tensor, latent: str) -> dict[str, torch.Tensor]:
+    """Run the network; for the project's AE/VAE families the latent is the posterior mean or
+    a sample, and the decoder runs on that latent; the output is the likelihood's mean."""
+    if hasattr(model, "encode") and hasattr(model, "decoder"):
+        mu, logvar = model.encode(x)
+        z = mu if latent == "mean" else model.sample_latent(mu, logvar)
+        out = model.decoder(z)
+        if hasattr(model, "likelihood"):
+            out = model.likelihood.mean(out)
+        return {INPUT: x, LATENT: z, OUTPUT: out}
+    out = model(x)
+    return {INPUT: x, OUTPUT: out if isinstance(out, torch.Tensor) else out[0]}
+
+
+@torch.no_grad()
+def capture(model: nn.Module, x: torch.Tensor, spec: dict[str, str], folder: Path,
+            latent: str = "mean", batch_size: int = 250, seed: int = 0) -> LayerStore:
+    """Every probed representation of the points x, written under `folder` (eval mode)."""
+    require_choice("latent", latent, LATENT_CHOICES)
+    model.eval()
+    modules = dict(model.named_modules())
+    captured: dict[str, torch.Tensor] = {}
+    handles = []
+    for layer, path in spec.items():
+        if path not in SPECIAL:
+            def hook(_module: nn.Module, _inputs: object, output: torch.Tensor, layer: str = layer) -> None:
+                captured[layer] = output
+            handles.append(modules[path].register_forward_hook(hook))
+    store = LayerStore(folder)
+    torch.manual_seed(seed)
+    try:
+        for start in range(0, len(x), batch_size):
+            captured.clear()
+            ends = _forward(model, x[start:start + batch_size], latent)
+            for layer, path in spec.items():
+                if path in SPECIAL and path not in ends:
+                    raise ConfigError(f"layers: {path!r} is not available for this network; "
+                                      "name its module instead")
+                store.append(layer, ends[path] if path in SPECIAL else captured[layer])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return store
+
+
+def temporary_store_folder() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="vae-representations-")
