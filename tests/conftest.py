@@ -33,6 +33,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str) 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
             timeout: int = 600) -> subprocess.CompletedProcess:
     """The real command line, in a subprocess, with the project importable."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = subprocess_env(PYTHONPATH=str(ROOT), **(env or {}))
+    full_env.setdefault("MLFLOW_TRACKING_URI", os.environ.get("MLFLOW_TRACKING_URI", ""))
     return subprocess.run([sys.executable, "-m", "vae_core.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a command-line run: this venv first on PATH, and no MLflow run or
+    experiment leaking in from the test process (mlflow sets some of these itself)."""
+    leaked = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"}
+    env = {k: v for k, v in os.environ.items() if k not in leaked}
+    return {**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", **extra}

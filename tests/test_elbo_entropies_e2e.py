@@ -10,8 +10,8 @@ import mlflow
 import pytest
 import yaml
 
-from tests.conftest import ROOT
-from tests.test_end_to_end import _env, _run, copy_of_repo
+from tests.conftest import ROOT, subprocess_env
+from tests.test_end_to_end import _run, copy_of_repo
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_dvc_repro_runs_the_study_and_its_report(tmp_path):
     params["streaming"].update(batches_per_segment=100, eval_batches=20)
     params["verification"]["steps"] = 10
     params_file.write_text(yaml.safe_dump(params))
-    _run(["dvc", "repro", "projects/elbo_entropies/dvc.yaml"], cwd=repo, env=_env())
+    _run(["dvc", "repro", "projects/elbo_entropies/dvc.yaml"], cwd=repo, env=subprocess_env())
     out = repo / "results/elbo_entropies"
     metrics = json.loads((out / "metrics.json").read_text())
     names = [run["name"] for run in params["train"]["runs"]]
@@ -42,7 +42,7 @@ def test_dvc_repro_runs_the_study_and_its_report(tmp_path):
     trained = json.loads((out / "train.json").read_text())["runs"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(trained[names[0]], "figures")}
     assert "figures/elbo_entropies.png" in artifacts and "figures/posterior_collapse.png" in artifacts
-    second = _run(["dvc", "repro", "projects/elbo_entropies/dvc.yaml"], cwd=repo, env=_env())
+    second = _run(["dvc", "repro", "projects/elbo_entropies/dvc.yaml"], cwd=repo, env=subprocess_env())
     assert "Running stage" not in second.stdout
 
 
@@ -52,7 +52,7 @@ def test_mlflow_run_entropies_entry_point(tmp_path):
     params.write_text("verification:\n  dataset_options: {n: 500}\n  steps: 5\n")
     _run([sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "entropies", "-P", "kind=verification",
           "-P", f"params={params}", "-P", f"out_dir={tmp_path / 'out'}", "--env-manager", "local",
-          "--experiment-name", "s4-e2e"], cwd=tmp_path, env=_env(MLFLOW_TRACKING_URI=uri))
+          "--experiment-name", "s4-e2e"], cwd=tmp_path, env=subprocess_env(MLFLOW_TRACKING_URI=uri))
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=["s4-e2e"], output_format="list")
     assert len(runs) == 1 and runs[0].data.tags["mlflow.project.entryPoint"] == "entropies"

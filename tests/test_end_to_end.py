@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,15 +11,9 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, subprocess_env
 
 pytestmark = pytest.mark.slow
-BIN = str(Path(sys.executable).parent)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return {**env, "PATH": f"{BIN}:{env['PATH']}", **extra}
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -51,7 +44,7 @@ def test_mlflow_run_train_entry_point(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _run([sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "dataset=digits",
           "-P", "epochs=2", "-P", "latent_sizes=2,3", "--env-manager", "local",
-          "--experiment-name", "e2e"], cwd=tmp_path, env=_env(MLFLOW_TRACKING_URI=uri))
+          "--experiment-name", "e2e"], cwd=tmp_path, env=subprocess_env(MLFLOW_TRACKING_URI=uri))
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.get_experiment_by_name("e2e")
     runs = mlflow.search_runs([experiment.experiment_id], output_format="list")
@@ -64,16 +57,16 @@ def test_mlflow_run_train_entry_point(tmp_path):
 
 def test_dvc_repro_runs_offline_and_again_is_a_no_op(tmp_path):
     repo = copy_of_repo(tmp_path / "repo")
-    first = _run(["dvc", "repro"], cwd=repo, env=_env())
+    first = _run(["dvc", "repro"], cwd=repo, env=subprocess_env())
     assert "Running stage 'train'" in first.stdout
     metrics = json.loads((repo / "results/default/metrics.json").read_text())
     assert sorted(metrics) == ["latent_2", "latent_4", "latent_8"]
     assert all(m["val_loss"] > 0 for m in metrics.values())
     assert (repo / "results/default/loss_curves.png").stat().st_size > 1000
     assert (repo / "mlflow.db").is_file()  # the default store: sqlite in the project root
-    shown = _run(["dvc", "metrics", "show", "--json"], cwd=repo, env=_env())
+    shown = _run(["dvc", "metrics", "show", "--json"], cwd=repo, env=subprocess_env())
     assert "latent_8" in shown.stdout
-    second = _run(["dvc", "repro"], cwd=repo, env=_env())
+    second = _run(["dvc", "repro"], cwd=repo, env=subprocess_env())
     assert "Running stage" not in second.stdout
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True)

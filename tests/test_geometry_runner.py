@@ -12,12 +12,12 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from tests.conftest import ROOT, subprocess_env
 from vae_core.analysis.geometry_runner import GeometryConfig, resolve, run_geometry
 from vae_core.cli.__main__ import main
 from vae_core.experiment import ExperimentConfig, run_experiment
 from vae_core.tracking.models import run_checkpoints
 
-ROOT = Path(__file__).resolve().parents[1]
 MLP_LAYERS = ["input", "encoder.body", "latent", "decoder.body.1", "output"]
 
 
@@ -84,7 +84,7 @@ def test_bad_settings_stop_before_any_run(workdir: Path, capsys: pytest.CaptureF
 @pytest.mark.slow
 def test_mlflow_run_analyze_entry_point(workdir: Path, trained: dict[int, str]) -> None:
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = subprocess_env(MLFLOW_TRACKING_URI=os.environ["MLFLOW_TRACKING_URI"])
     done = subprocess.run(
         [bin_dir / "mlflow", "run", str(ROOT), "-e", "analyze", "-P", f"model={trained[3]}",
          "-P", "n_points=80", "-P", "k=8", "-P", f"layers={','.join(MLP_LAYERS)}",

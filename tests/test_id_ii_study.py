@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, subprocess_env
+
 JSON_FILES = ("ids", "ids_gride", "imbalances_first_last", "imbalances_train",
               "imbalances_inter_dims", "geometry")
 FIGURES = ("id_profile", "ii_first_last", "ii_out_in_by_latent", "ii_consecutive",
@@ -26,8 +26,8 @@ def test_offline_study_produces_every_file(tmp_path: Path) -> None:
     study = tmp_path / "projects" / "id_ii"
     shutil.copy(study / "params_offline.yaml", study / "params.yaml")
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PATH": f"{bin_dir}:{os.environ['PATH']}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    env = subprocess_env(PYTHONPATH=str(tmp_path),
+                         MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
     subprocess.run([bin_dir / "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, env=env, check=True)
     done = subprocess.run([bin_dir / "dvc", "repro", "projects/id_ii/dvc.yaml"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)

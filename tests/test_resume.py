@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import mlflow
 import torch
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, subprocess_env
 
 EPOCHS = 30
 COMMAND = ["train", "--study", "resume-test", "--latent-sizes", "2,3", "--epochs", str(EPOCHS),
@@ -30,7 +29,7 @@ def _latest_state_epoch(folder: Path) -> int:
 
 
 def test_killed_training_resumes_in_the_same_run(workdir, tracking_uri):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": tracking_uri}
+    env = subprocess_env(PYTHONPATH=str(ROOT), MLFLOW_TRACKING_URI=tracking_uri)
     process = subprocess.Popen([sys.executable, "-m", "vae_core.cli", *COMMAND], cwd=workdir,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240
