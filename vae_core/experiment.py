@@ -136,36 +136,26 @@ def _flat_params(values: dict[str, Any]) -> dict[str, str]:
     return flat
 
 
-def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
-              parent_run_id: str | None, experiment_id: str,
-              extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
-              key_extra: dict[str, Any] | None = None) -> tuple[str, str]:
-    """Train one latent size in its own run (resumed if an unfinished one has the same key).
+def open_run(experiment_id: str, key: str, tags: dict[str, str], params: dict[str, Any],
+             run_name: str, parent_run_id: str | None = None) -> tuple[str, bool]:
+    """Make the run with this key active: the unfinished one again, or a new one.
 
-    Returns (run_id, status) with status 'finished', 'stopped' or 'skipped' (already done).
+    Returns (run_id, resumed). A new run gets the tags (with the key) and the params.
     """
-    values = {**config.to_dict(), "latent_size": latent_size, **(key_extra or {})}
-    values.pop("latent_sizes")
-    key = run_key({**values, "fingerprint": data.fingerprint()})
     existing = _find_run(experiment_id, key)
-    tags = {**_tags(config, data, "train", key), "latent_size": str(latent_size),
-            **(extra_tags or {})}
+    nested = parent_run_id is not None
+    if existing is not None:
+        return mlflow.start_run(run_id=existing.info.run_id, nested=nested).info.run_id, True
+    tags = {**tags, RUN_KEY_TAG: key}
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
-    if existing is None:
-        run = mlflow.start_run(experiment_id=experiment_id, nested=parent_run_id is not None,
-                               run_name=f"{config.study}-{config.model}-z{latent_size}", tags=tags)
-        mlflow.log_params(_flat_params(values))
-        mlflow.log_param("data_dim", data.data_dim)
-    else:
-        run = mlflow.start_run(run_id=existing.info.run_id, nested=parent_run_id is not None)
-    run_id = run.info.run_id
-    torch.manual_seed(config.seed)
-    model = build_model(config.model_spec(latent_size), data.sample_shape)
-    trainer = Trainer(model, data, config.trainer_config(),
-                      callbacks=[MlflowCallback(run_id), *extra_callbacks,
-                                 ProgressCallback(f"z={latent_size}")],
-                      state_path=state_path(run_id))
+    run = mlflow.start_run(experiment_id=experiment_id, nested=nested, run_name=run_name, tags=tags)
+    mlflow.log_params(_flat_params(params))
+    return run.info.run_id, False
+
+
+def fit_in_run(trainer: Trainer, run_id: str) -> str:
+    """Fit, end the active run (FAILED if training raised), drop the resume state once done."""
     status = "failed"
     try:
         status = trainer.fit()
@@ -173,7 +163,31 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
         mlflow.end_run("FINISHED" if status in ("finished", "stopped") else "FAILED")
     if status == "finished":
         state_path(run_id).unlink(missing_ok=True)
-    return run_id, status
+    return status
+
+
+def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
+              parent_run_id: str | None, experiment_id: str,
+              extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
+              key_extra: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Train one latent size in its own run (resumed if an unfinished one has the same key).
+
+    Returns (run_id, status) with status 'finished' or 'stopped'.
+    """
+    values = {**config.to_dict(), "latent_size": latent_size, **(key_extra or {})}
+    values.pop("latent_sizes")
+    key = run_key({**values, "fingerprint": data.fingerprint()})
+    tags = {**_tags(config, data, "train", key), "latent_size": str(latent_size),
+            **(extra_tags or {})}
+    run_id, _ = open_run(experiment_id, key, tags, {**values, "data_dim": data.data_dim},
+                         f"{config.study}-{config.model}-z{latent_size}", parent_run_id)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model_spec(latent_size), data.sample_shape)
+    trainer = Trainer(model, data, config.trainer_config(),
+                      callbacks=[MlflowCallback(run_id), *extra_callbacks,
+                                 ProgressCallback(f"z={latent_size}")],
+                      state_path=state_path(run_id))
+    return run_id, fit_in_run(trainer, run_id)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from mlflow.entities import Metric
 from vae_core.analysis.entropies import active_latents, relative_gap
 from vae_core.data import DatasetSplits, load_dataset
 from vae_core.entropy_study.config import ANNEALING_FRACTION, EntropyRunConfig
-from vae_core.experiment import KIND_TAG, RUN_KEY_TAG, _find_run, _flat_params, run_key, state_path
+from vae_core.experiment import KIND_TAG, fit_in_run, open_run, run_key, state_path
 from vae_core.models import build_model
 from vae_core.models.families import ModelOutput
 from vae_core.models.gaussian_vae import GaussianVAE
@@ -127,20 +127,12 @@ def train_entropy_run(config: EntropyRunConfig, data: DatasetSplits, experiment_
                       parent_run_id: str | None = None) -> tuple[str, str]:
     """Train one Gaussian VAE in its own MLflow run (resumed by key); returns (run_id, status)."""
     key = run_key({**config.to_dict(), "fingerprint": data.fingerprint(), "kind": "entropies"})
-    existing = _find_run(experiment_id, key)
     tags = {"study": config.study, "dataset": config.dataset, "model_family": "gaussian_vae",
             "vae_type": config.vae_type, "git_commit": git_commit(),
-            "dataset_fingerprint": data.fingerprint(), KIND_TAG: "entropies_train", RUN_KEY_TAG: key}
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
-    if existing is None:
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=config.name, tags=tags,
-                               nested=parent_run_id is not None)
-        mlflow.log_params(_flat_params(config.to_dict()))
-        mlflow.log_param("data_dim", data.data_dim)
-    else:
-        run = mlflow.start_run(run_id=existing.info.run_id, nested=parent_run_id is not None)
-    run_id = run.info.run_id
+            "dataset_fingerprint": data.fingerprint(), KIND_TAG: "entropies_train"}
+    run_id, resumed = open_run(experiment_id, key, tags,
+                               {**config.to_dict(), "data_dim": data.data_dim}, config.name,
+                               parent_run_id)
     torch.manual_seed(config.seed)
     model = build_model(config.model_spec(), data.sample_shape)
     callbacks: list[Callback] = [MlflowCallback(run_id), StepMetricsCallback(run_id, config.log_every)]
@@ -148,13 +140,6 @@ def train_entropy_run(config: EntropyRunConfig, data: DatasetSplits, experiment_
         callbacks.append(KLAnnealing(config.beta_start))  # after the logger: it logs the used beta
     trainer = EntropyTrainer(model, data, config.trainer_config(), config.variance_lr, callbacks,
                              state_path(run_id))
-    if existing is None:
+    if not resumed:
         mlflow.log_param("steps_per_epoch", trainer.steps_per_epoch())
-    status = "failed"
-    try:
-        status = trainer.fit()
-    finally:
-        mlflow.end_run("FINISHED" if status in ("finished", "stopped") else "FAILED")
-    if status == "finished":
-        state_path(run_id).unlink(missing_ok=True)
-    return run_id, status
+    return run_id, fit_in_run(trainer, run_id)
