@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from vae_core.cli import fetch_data, prepare, report, train
+from vae_core.cli import fetch_data, prepare, report, sweep, train
 
 COMMANDS = {
     "train": (train.register, train.run),
     "prepare": (prepare.register, prepare.run),
     "report": (report.register, report.run),
     "fetch-data": (fetch_data.register, fetch_data.run),
+    "sweep": (sweep.register, sweep.run),
+    "sweep-worker": (sweep.register_worker, sweep.run_worker),
 }
