@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vae_core.cli import fetch_data, prepare, report, sweep, train
+from vae_core.cli import fetch_data, import_checkpoint, prepare, report, sweep, train
 
 COMMANDS = {
     "train": (train.register, train.run),
@@ -11,4 +11,6 @@ COMMANDS = {
     "fetch-data": (fetch_data.register, fetch_data.run),
     "sweep": (sweep.register, sweep.run),
     "sweep-worker": (sweep.register_worker, sweep.run_worker),
+    "sweep-report": (sweep.register_report, sweep.run_report),
+    "import-checkpoint": (import_checkpoint.register, import_checkpoint.run),
 }

@@ -61,3 +61,24 @@ def run_worker(args: argparse.Namespace) -> int:
     spec = load_study_spec(args.study, project_root())
     work(spec, args.storage, args.parent_run_id, args.experiment_id)
     return 0
+
+
+def register_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", required=True, help="a name under projects/ or a sweep.yaml path")
+    parser.add_argument("--storage", default="")
+    parser.add_argument("--out-dir", dest="out_dir", default="", help="also write the files here")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Log a study's report (history, importances, slices, Pareto front, trials CSV) to its parent run."""
+    from vae_core.sweep.report import write_report
+    from vae_core.sweep.runner import storage_url
+    from vae_core.tracking.store import configure_tracking
+
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    spec = load_study_spec(args.study, project_root())
+    configure_tracking()
+    out_dir = Path(args.out_dir) if args.out_dir else None
+    written = write_report(spec, storage_url(spec, args.storage), out_dir)
+    print(json.dumps(written, indent=2))
+    return 0
