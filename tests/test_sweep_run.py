@@ -107,3 +107,20 @@ def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(workdir):
     assert len(retry) == 1 and retry[0].params == dead.params
     runs = study_runs("stale")
     assert len(runs) == 2 and set(runs.trial_state) == {"COMPLETE"}
+
+
+def test_a_pruned_random_search_reports_each_epoch_of_its_runs(workdir):
+    path = write_study(workdir, "pruned", space={"beta": {"float": [0.1, 8.0], "log": True}},
+                       sampler={"name": "random", "seed": 1}, pruner={"name": "median"},
+                       budget={"n_trials": 5}, base={"dataset": "digits", "epochs": 3, "batch_size": 256,
+                                                     "lr": 3.0e-3, "save_interval": [3]})
+    spec = load_study_spec(str(path), workdir)
+    result = run_sweep(spec, path, n_workers=1)
+    assert sum(result.trials.values()) == 5
+    assert set(result.trials) <= {"COMPLETE", "PRUNED"}
+    study = optuna.load_study(study_name="pruned", storage=storage_url(spec))
+    runs = study_runs("pruned").set_index("trial")
+    for trial in study.trials:  # what Optuna saw each epoch is what MLflow recorded
+        history = metric_history([trial.user_attrs["mlflow_run_id"]], ["val/loss"])
+        assert dict(zip(history.step, history.value)) == pytest.approx(trial.intermediate_values)
+        assert runs.loc[trial.number, "trial_state"] == trial.state.name

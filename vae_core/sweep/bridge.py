@@ -29,12 +29,15 @@ RUN_ATTR = "mlflow_run_id"
 SKIPPED_ATTR = "skipped"
 
 
-class PruningCallback(Callback):
-    """Reports the watched metric each epoch; stops training when the pruner says so."""
+class TrialCallback(Callback):
+    """Links the trial to its run as soon as it starts; with one objective, reports the
+    watched metric each epoch and stops training when the pruner says so (Optuna cannot
+    report intermediate values of multi-objective trials)."""
 
-    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+    def __init__(self, trial: optuna.Trial, metric: str, report: bool) -> None:
         self.trial = trial
         self.metric = metric
+        self.report = report
 
     def on_train_start(self, trainer) -> None:
         run = mlflow.active_run()
@@ -42,7 +45,9 @@ class PruningCallback(Callback):
             self.trial.set_user_attr(RUN_ATTR, run.info.run_id)
 
     def on_epoch_end(self, trainer, epoch: int, metrics: dict[str, float]) -> None:
-        if self.metric not in metrics or epoch in self.trial.get_intermediate_values():
+        if not self.report or self.metric not in metrics:
+            return
+        if epoch in self.trial.study._storage.get_trial(self.trial._trial_id).intermediate_values:
             return
         self.trial.report(metrics[self.metric], epoch)
         if self.trial.should_prune():
@@ -95,7 +100,7 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
         tags = {STUDY_TAG: spec.study, TRIAL_TAG: str(trial.number), STATE_TAG: "RUNNING"}
         if origin != trial.number:
             tags[RETRY_TAG] = str(origin)
-        callbacks = (PruningCallback(trial, spec.prune_metric),) if spec.pruner != "none" else ()
+        callbacks = (TrialCallback(trial, spec.prune_metric, report=len(spec.objectives) == 1),)
         run_id, status = None, "failed"
         try:
             run_id, status = train_one(config, data, config.latent_sizes[0], parent_run_id, experiment_id,
