@@ -36,6 +36,11 @@ def postgres_bin() -> Path | None:
 class Postgres:
     port: int
     folder: Path
+    pg_ctl: list[str]
+
+    def stop(self) -> None:
+        subprocess.run([*self.pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str) -> str:
         # psycopg2 named explicitly: MLflow otherwise picks psycopg 3, which is not installed.
@@ -52,11 +57,8 @@ class Postgres:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    binaries = postgres_bin()
-    if binaries is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are absent; run .ci/services.sh to install them")
+def start_postgres(binaries: Path) -> Postgres:
+    """initdb + pg_ctl start in a fresh /tmp folder, on 127.0.0.1 and a free port."""
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     folder = Path(tempfile.mkdtemp(prefix="vae-pg-", dir="/tmp"))
     if as_user:
@@ -69,12 +71,19 @@ def postgres() -> Iterator[Postgres]:
                f"-c synchronous_commit=off -c max_connections=200")
     subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                     str(folder / "postgres.log"), "-w", "-t", "60", "start"], check=True, capture_output=True)
+    return Postgres(port, folder, [*as_user, str(binaries / "pg_ctl"), "-D", str(data)])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    binaries = postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are absent; run .ci/services.sh to install them")
+    server = start_postgres(binaries)
     try:
-        yield Postgres(port, folder)
+        yield server
     finally:
-        subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

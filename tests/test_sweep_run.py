@@ -124,3 +124,20 @@ def test_a_pruned_random_search_reports_each_epoch_of_its_runs(workdir):
         history = metric_history([trial.user_attrs["mlflow_run_id"]], ["val/loss"])
         assert dict(zip(history.step, history.value)) == pytest.approx(trial.intermediate_values)
         assert runs.loc[trial.number, "trial_state"] == trial.state.name
+
+
+def test_two_objectives_register_the_pareto_set_and_draw_its_front(workdir):
+    path = write_study(workdir, "pareto", space={"beta": {"float": [0.1, 8.0], "log": True}},
+                       objectives=[{"metric": "val/recon"}, {"metric": "val/kl"}],
+                       sampler={"name": "nsga2", "seed": 0}, budget={"n_trials": 4})
+    spec = load_study_spec(str(path), workdir)
+    result = run_sweep(spec, path, n_workers=1)
+    study = optuna.load_study(study_name="pareto", storage=storage_url(spec))
+    front = {t.number: t for t in study.best_trials}
+    assert {a for a in result.registered if a.startswith("pareto-")} == {f"pareto-{n}" for n in front}
+    best_recon = min(front.values(), key=lambda t: t.values[0])
+    assert result.registered["champion"] == result.registered[f"pareto-{best_recon.number}"]
+    versions = registered_versions("pareto")
+    assert len(versions) == len(front)
+    written = write_report(spec, storage_url(spec), workdir / "report")
+    assert "pareto_front.png" in written and "importances.png" in written

@@ -51,8 +51,8 @@ def report_figures(study: optuna.Study, spec: StudySpec, trials: pd.DataFrame) -
 def write_report(spec: StudySpec, url: str, out_dir: Path | None = None) -> dict[str, str]:
     """Log the report under report/ of the study's parent run (and copy it to out_dir)."""
     study = load_existing_study(spec, url)
-    trials = study.trials_dataframe(attrs=("number", "value", "values", "params", "state",
-                                           "duration", "user_attrs"))
+    values = "value" if len(spec.objectives) == 1 else "values"  # asking both repeats columns
+    trials = study.trials_dataframe(attrs=("number", values, "params", "state", "duration", "user_attrs"))
     if trials.empty or not (trials["state"] == "COMPLETE").any():
         raise ConfigError(f"study: {spec.study!r} has no completed trial to report on yet")
     parent = study.user_attrs[PARENT_ATTR]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import mlflow
 import optuna
+import torch
 from mlflow import MlflowClient
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
@@ -163,15 +164,25 @@ def work(spec: StudySpec, url: str, parent_run_id: str, experiment_id: str) -> N
                    gc_after_trial=False)
 
 
-def _spawn_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experiment: str,
-                   n: int) -> None:
+def run_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experiment: str,
+                n: int) -> None:
+    """This process is one worker; n - 1 more start as processes (each with its share of the
+    CPU threads), so the first trial starts without waiting for any process to boot."""
+    threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // n))
+    torch.set_num_threads(threads)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_RUN_ID"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root()), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = env.get("OMP_NUM_THREADS", "1")
+    env["OMP_NUM_THREADS"] = env.get("OMP_NUM_THREADS", str(threads))
     command = [sys.executable, "-m", "vae_core.cli", "sweep-worker", "--study", str(spec_path),
                "--storage", url, "--parent-run-id", parent, "--experiment-id", experiment]
-    workers = [subprocess.Popen(command, env=env) for _ in range(n)]
-    codes = [w.wait() for w in workers]
+    others = [subprocess.Popen(command, env=env) for _ in range(n - 1)]
+    try:
+        work(spec, url, parent, experiment)
+    except BaseException:
+        for process in others:
+            process.terminate()
+        raise
+    codes = [process.wait() for process in others]
     if any(codes):
         raise RuntimeError(f"sweep workers exited with codes {codes}")
 
@@ -198,14 +209,12 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     client = MlflowClient()
     try:
         settle_stale_trials(study, spec)
-        if n_workers == 1:
-            work(spec, url, parent_id, experiment_id)
-        else:
-            _spawn_workers(spec_path, spec, url, parent_id, experiment_id, n_workers)
+        run_workers(spec_path, spec, url, parent_id, experiment_id, n_workers)
     except BaseException:
         client.set_terminated(parent_id, "KILLED")
         raise
-    finished = not budget_left(study, spec)
+    # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
+    finished = not budget_left(study, spec) or spec.timeout_s is not None
     registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
     client.set_terminated(parent_id, "FINISHED" if finished else "KILLED")
     return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)

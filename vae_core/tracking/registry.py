@@ -60,7 +60,7 @@ def register_study_champions(study: optuna.Study, name: str, alias: str = "champ
         return {}
     sign = 1 if study.directions[0] == optuna.study.StudyDirection.MINIMIZE else -1
     best.sort(key=lambda t: sign * t.values[0])
-    registered = {}
+    registered: dict[str, str] = {}
     for rank, trial in enumerate(best):
         aliases = (alias,) if rank == 0 else ()
         if len(study.directions) > 1:
@@ -69,4 +69,8 @@ def register_study_champions(study: optuna.Study, name: str, alias: str = "champ
                 "optuna.values": ",".join(f"{v:.6g}" for v in trial.values)}
         version = register_run(name, trial.user_attrs[RUN_ATTR], aliases, tags)
         registered.update({a: version for a in aliases})
+    client = MlflowClient()
+    for old in client.get_registered_model(name).aliases:  # trials that left the Pareto front
+        if old.startswith("pareto-") and old not in registered:
+            client.delete_registered_model_alias(name, old)
     return registered
