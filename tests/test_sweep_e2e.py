@@ -47,16 +47,17 @@ def test_mlflow_run_sweep_then_report(tmp_path, tracking_uri):
 
 
 def test_a_killed_sweep_continues_without_losing_or_repeating_trials(tmp_path, tracking_uri):
-    path = write_study(tmp_path, "killed", base={"dataset": "digits", "epochs": 6, "batch_size": 64,
-                                                 "lr": 3.0e-3, "save_interval": [6]})
+    epochs = 40  # trials of several seconds, so the kill lands inside one
+    path = write_study(tmp_path, "killed", base={"dataset": "digits", "epochs": epochs, "batch_size": 32,
+                                                 "lr": 1.0e-3, "save_interval": [epochs]})
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     command = [sys.executable, "-m", "vae_core.cli", "sweep", "--study", str(path), "--storage", storage,
                "--n-workers", "1"]
     first = subprocess.Popen(command, env=cli_env(tracking_uri), cwd=tmp_path, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline:  # kill once one trial is done and the next has logged epochs
-        time.sleep(1)
+    deadline, running = time.time() + 300, []
+    while time.time() < deadline and first.poll() is None:  # kill once a trial is done and the next
+        time.sleep(0.3)                                        # has logged a few epochs
         try:
             trials = optuna.load_study(study_name="killed", storage=storage).trials
         except KeyError:
@@ -66,6 +67,7 @@ def test_a_killed_sweep_continues_without_losing_or_repeating_trials(tmp_path, t
             run_id = running[0].user_attrs["mlflow_run_id"]
             if len(MlflowClient().get_metric_history(run_id, "val/loss")) >= 2:
                 break
+    assert first.poll() is None and running, "the sweep ended before it could be killed mid-trial"
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     killed = running[0]
@@ -84,6 +86,6 @@ def test_a_killed_sweep_continues_without_losing_or_repeating_trials(tmp_path, t
     # The retry resumed the killed trial's run: one run, each epoch logged once.
     assert retry[0].user_attrs["mlflow_run_id"] == killed.user_attrs["mlflow_run_id"]
     history = metric_history([killed.user_attrs["mlflow_run_id"]], ["val/loss"])
-    assert list(history.step) == list(range(7))
+    assert list(history.step) == list(range(epochs + 1))
     runs = study_runs("killed")
     assert len(runs) == 4 and set(runs.trial_state) == {"COMPLETE"}
