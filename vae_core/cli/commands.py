@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from vae_core.cli import analyze, entropies, fetch_data, geometry_report, prepare, report, train
+from vae_core.cli import (
+    analyze,
+    entropies,
+    fetch_data,
+    geometry_report,
+    import_checkpoint,
+    prepare,
+    report,
+    sweep,
+    train,
+)
 
 COMMANDS = {
     "train": (train.register, train.run),
@@ -12,4 +22,8 @@ COMMANDS = {
     "entropies": (entropies.register, entropies.run),
     "analyze": (analyze.register, analyze.run),
     "geometry-report": (geometry_report.register, geometry_report.run),
+    "sweep": (sweep.register, sweep.run),
+    "sweep-worker": (sweep.register_worker, sweep.run_worker),
+    "sweep-report": (sweep.register_report, sweep.run_report),
+    "import-checkpoint": (import_checkpoint.register, import_checkpoint.run),
 }

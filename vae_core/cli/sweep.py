@@ -1,0 +1,84 @@
+"""`sweep`: run (or continue) an Optuna study declared in projects/<name>/sweep.yaml;
+`sweep-worker`: one worker process of a running study (started by `sweep`, or by hand on
+another machine that shares the storage and the tracking server)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from vae_core.sweep.runner import run_sweep, work
+from vae_core.sweep.spec import load_study_spec, study_file
+from vae_core.tracking.store import project_root
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", required=True, help="a name under projects/ or a sweep.yaml path")
+    parser.add_argument("--storage", default="", help="an Optuna storage URL (default: the study "
+                        "file's, else sqlite .optuna/<study>.db)")
+    parser.add_argument("--n-workers", dest="n_workers", default="", help="worker processes")
+    parser.add_argument("--out", default="", help="write a JSON summary here (for DVC)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run or continue an Optuna study: a parent MLflow run, one child run per trial."""
+    from vae_core.config import ConfigError
+
+    outer_run = os.environ.pop("MLFLOW_RUN_ID", None)  # `mlflow run`'s own run: not the study's
+    spec = load_study_spec(args.study, project_root())
+    try:
+        n_workers = int(args.n_workers) if args.n_workers else None
+    except ValueError:
+        raise ConfigError(f"n_workers: expected an integer, got {args.n_workers!r}") from None
+    if n_workers is not None and n_workers < 1:
+        raise ConfigError(f"n_workers: must be >= 1, got {n_workers}")
+    result = run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers)
+    if outer_run:
+        from mlflow import MlflowClient
+
+        MlflowClient().set_tag(outer_run, "vae.sweep_parent_run_id", result.parent_run_id)
+    summary = asdict(result)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def register_worker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", required=True)
+    parser.add_argument("--storage", required=True)
+    parser.add_argument("--parent-run-id", dest="parent_run_id", required=True)
+    parser.add_argument("--experiment-id", dest="experiment_id", required=True)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """One worker of a study: takes trials from the shared storage until none are left."""
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    spec = load_study_spec(args.study, project_root())
+    work(spec, args.storage, args.parent_run_id, args.experiment_id)
+    return 0
+
+
+def register_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", required=True, help="a name under projects/ or a sweep.yaml path")
+    parser.add_argument("--storage", default="")
+    parser.add_argument("--out-dir", dest="out_dir", default="", help="also write the files here")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Log a study's report (history, importances, slices, Pareto front, trials CSV) to its parent run."""
+    from vae_core.sweep.report import write_report
+    from vae_core.sweep.runner import storage_url
+    from vae_core.tracking.store import configure_tracking
+
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    spec = load_study_spec(args.study, project_root())
+    configure_tracking()
+    out_dir = Path(args.out_dir) if args.out_dir else None
+    written = write_report(spec, storage_url(spec, args.storage), out_dir)
+    print(json.dumps(written, indent=2))
+    return 0

@@ -1,0 +1,263 @@
+"""The study file (projects/<name>/sweep.yaml): what to search, what to optimise, how, how long.
+
+Everything is checked here, before any storage, MLflow run or trial exists: parameter names
+against the training configuration, every value against the field's type and the model's
+constraints, objective metrics against the metrics the trainer logs.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vae_core.config import (
+    ConfigError,
+    reject_unknown_keys,
+    require_choice,
+    require_float,
+    require_int,
+)
+from vae_core.experiment import ExperimentConfig
+
+# What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the
+# family's own per-step logs.
+TRAINER_METRICS = ("train/loss", "train/recon", "train/kl", "val/loss", "val/recon", "val/kl")
+MODEL_METRIC_PREFIX = "model/"
+SAMPLERS = ("grid", "random", "tpe", "nsga2")
+PRUNERS = ("none", "median", "hyperband")
+DIRECTIONS = ("minimize", "maximize")
+DIMENSION_KINDS = ("grid", "float", "int", "choices")
+# A trial trains one latent size; `latent_sizes` (a list) is what plain training loops over.
+SEARCHABLE = tuple(f.name for f in fields(ExperimentConfig) if f.name != "latent_sizes") + ("latent_size",)
+STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
+              "storage", "heartbeat_s", "register_alias")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched parameter: a grid/choice list, or a float/int range (optionally log)."""
+
+    name: str
+    kind: str
+    values: tuple[Any, ...] = ()
+    low: float = 0.0
+    high: float = 0.0
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Objective:
+    metric: str
+    direction: str = "minimize"
+
+
+@dataclass
+class StudySpec:
+    study: str
+    base: dict[str, Any]
+    space: list[Dimension]
+    objectives: list[Objective]
+    sampler: str = "tpe"
+    seed: int = 0
+    pruner: str = "none"
+    prune_metric: str = "val/loss"
+    n_trials: int | None = None  # None: the grid's size (grid) or unlimited (until timeout)
+    timeout_s: float | None = None
+    n_workers: int = 1
+    storage: str = ""  # "" -> sqlite file .optuna/<study>.db in the project root
+    heartbeat_s: int = 5
+    register_alias: str = "champion"
+    source: dict[str, Any] = field(default_factory=dict)  # the file as read, for the record
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        return {d.name: list(d.values) for d in self.space if d.kind in ("grid", "choices")}
+
+    @property
+    def grid_size(self) -> int:
+        return math.prod(len(v) for v in self.grid.values())
+
+    def budget(self) -> int | None:
+        if self.n_trials is not None:
+            return self.n_trials
+        return self.grid_size if self.sampler == "grid" else None
+
+    def trial_config(self, params: dict[str, Any]) -> ExperimentConfig:
+        """The training configuration of one trial: the base with the trial's values."""
+        values = {**self.base, **params}
+        values["latent_sizes"] = [values.pop("latent_size", 2)]
+        values["study"] = self.study
+        return ExperimentConfig.from_dict(values)
+
+
+def _field_kinds() -> dict[str, type]:
+    hints = typing.get_type_hints(ExperimentConfig)
+    kinds = {f.name: hints[f.name] for f in fields(ExperimentConfig)}
+    kinds["latent_size"] = int
+    return kinds
+
+
+def _check_value(key: str, value: Any, kind: type) -> Any:
+    if kind is int:
+        return require_int(key, value)
+    if kind is float:
+        if isinstance(value, str):
+            raise ConfigError(f"{key}: expected a number, got the string {value!r} (YAML reads 1e-3 as "
+                              f"text; write 1.0e-3)")
+        return require_float(key, value)
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if kind not in (int, float, str):
+        raise ConfigError(f"{key}: a parameter of type {kind} cannot be searched; allowed parameters "
+                          f"have int, float or str values")
+    return value
+
+
+def _dimension(name: str, entry: Any, kind: type) -> Dimension:
+    key = f"space.{name}"
+    if not isinstance(entry, dict) or len(entry) not in (1, 2):
+        raise ConfigError(f"{key}: expected one of {{grid: [...]}}, {{choices: [...]}}, "
+                          f"{{float: [low, high], log: bool}}, {{int: [low, high]}}; got {entry!r}")
+    shape = next(iter(entry))
+    require_choice(f"{key} kind", shape, DIMENSION_KINDS)
+    reject_unknown_keys(key, entry, [shape, "log"])
+    spec = entry[shape]
+    if shape in ("grid", "choices"):
+        if not isinstance(spec, list) or not spec:
+            raise ConfigError(f"{key}.{shape}: expected a non-empty list of values, got {spec!r}")
+        values = tuple(_check_value(f"{key}.{shape}[{i}]", v, kind) for i, v in enumerate(spec))
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{key}.{shape}: repeated values in {list(values)}")
+        return Dimension(name, shape, values)
+    if shape == "int" and kind is not int or shape == "float" and kind not in (float, int):
+        raise ConfigError(f"{key}: a {shape} range does not fit a parameter of type {kind.__name__}")
+    if not isinstance(spec, list) or len(spec) != 2:
+        raise ConfigError(f"{key}.{shape}: expected [low, high], got {spec!r}")
+    low, high = (_check_value(f"{key}.{shape}", v, int if shape == "int" else float) for v in spec)
+    if not low < high:
+        raise ConfigError(f"{key}.{shape}: low {low} must be below high {high}")
+    log = entry.get("log", False)
+    if not isinstance(log, bool) or (log and low <= 0):
+        raise ConfigError(f"{key}.log: must be true/false, and a log range needs low > 0")
+    return Dimension(name, shape, (), low, high, log)
+
+
+def _objectives(entries: Any) -> list[Objective]:
+    if isinstance(entries, str | dict):
+        entries = [entries]
+    if not isinstance(entries, list) or not entries or len(entries) > 2:
+        raise ConfigError(f"objectives: expected one or two objectives, got {entries!r}")
+    objectives = []
+    for i, entry in enumerate(entries):
+        entry = {"metric": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, dict):
+            raise ConfigError(f"objectives[{i}]: expected {{metric: ..., direction: ...}}, got {entry!r}")
+        reject_unknown_keys(f"objectives[{i}]", entry, ["metric", "direction"])
+        objectives.append(Objective(check_metric(f"objectives[{i}].metric", entry.get("metric")),
+                                    require_choice(f"objectives[{i}].direction",
+                                                   entry.get("direction", "minimize"), DIRECTIONS)))
+    return objectives
+
+
+def check_metric(key: str, name: Any) -> str:
+    """A metric the trainer logs at every epoch (or a family's model/* log)."""
+    if isinstance(name, str) and (name in TRAINER_METRICS or name.startswith(MODEL_METRIC_PREFIX)):
+        return name
+    raise ConfigError(f"{key}: the trainer never logs {name!r}; allowed values: "
+                      f"{', '.join(TRAINER_METRICS)}, {MODEL_METRIC_PREFIX}<name>")
+
+
+def parse_study(document: dict[str, Any], name: str) -> StudySpec:
+    """Validate a study file's contents (and every value against the training config)."""
+    if not isinstance(document, dict):
+        raise ConfigError(f"study file: expected a mapping of {', '.join(STUDY_KEYS)}")
+    reject_unknown_keys("study file", document, STUDY_KEYS)
+    study = document.get("study", name)
+    if not isinstance(study, str) or not study.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"study: expected a name of letters, digits, '_' or '-', got {study!r}")
+    base = dict(document.get("base") or {})
+    reject_unknown_keys("base", base, SEARCHABLE)
+    kinds = _field_kinds()
+    space_doc = document.get("space") or {}
+    if not isinstance(space_doc, dict) or not space_doc:
+        raise ConfigError(f"space: the search space is empty; give at least one of "
+                          f"{', '.join(SEARCHABLE)}")
+    reject_unknown_keys("space", space_doc, SEARCHABLE)
+    space = [_dimension(key, entry, kinds[key]) for key, entry in space_doc.items()]
+    sampler_doc = dict(document.get("sampler") or {"name": "grid"})
+    reject_unknown_keys("sampler", sampler_doc, ["name", "seed"])
+    pruner_doc = dict(document.get("pruner") or {"name": "none"})
+    reject_unknown_keys("pruner", pruner_doc, ["name", "metric"])
+    budget = dict(document.get("budget") or {})
+    reject_unknown_keys("budget", budget, ["n_trials", "timeout_s"])
+    spec = StudySpec(
+        study=study, base=base, space=space, objectives=_objectives(document.get("objectives", "val/loss")),
+        sampler=require_choice("sampler.name", sampler_doc.get("name", "grid"), SAMPLERS),
+        seed=require_int("sampler.seed", sampler_doc.get("seed", 0), minimum=0),
+        pruner=require_choice("pruner.name", pruner_doc.get("name", "none"), PRUNERS),
+        prune_metric=check_metric("pruner.metric", pruner_doc.get("metric", "val/loss")),
+        n_trials=budget.get("n_trials"), timeout_s=budget.get("timeout_s"),
+        n_workers=require_int("n_workers", document.get("n_workers", 1), minimum=1),
+        storage=str(document.get("storage") or ""),
+        heartbeat_s=require_int("heartbeat_s", document.get("heartbeat_s", 5), minimum=1),
+        register_alias=str(document.get("register_alias", "champion")), source=document)
+    return validate(spec)
+
+
+def validate(spec: StudySpec) -> StudySpec:
+    """Cross-field checks; every grid value and range end is tried in a full training config."""
+    if spec.n_trials is not None:
+        require_int("budget.n_trials", spec.n_trials, minimum=1)
+    if spec.timeout_s is not None:
+        require_float("budget.timeout_s", spec.timeout_s, minimum=0.0, strict=True)
+    if spec.sampler == "grid":
+        ranges = [d.name for d in spec.space if d.kind in ("float", "int")]
+        if ranges:
+            raise ConfigError(f"sampler.name: 'grid' needs every dimension as a list (grid/choices); "
+                              f"{', '.join(ranges)} are ranges; use sampler random, tpe or nsga2")
+    if len(spec.objectives) > 1 and spec.pruner != "none":
+        raise ConfigError("pruner.name: Optuna cannot prune multi-objective studies "
+                          "(Trial.report/should_prune are single-objective only); allowed values: none")
+    if spec.n_trials is None and spec.timeout_s is None and spec.sampler != "grid":
+        raise ConfigError(f"budget: sampler {spec.sampler!r} needs n_trials or timeout_s")
+    if not spec.register_alias.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"register_alias: letters, digits, '_' or '-' only, got {spec.register_alias!r}")
+    for dim in spec.space:
+        ends = dim.values or ((dim.low, dim.high) if dim.kind == "float"
+                              else (int(dim.low), int(dim.high)))
+        for value in ends:
+            try:
+                spec.trial_config({dim.name: value})
+            except ConfigError as error:
+                raise ConfigError(f"space.{dim.name}: value {value!r} cannot train: {error}") from None
+    return spec
+
+
+def study_file(name: str, root: Path) -> Path:
+    """projects/<name>/sweep.yaml, or `name` itself when it is a path to a file."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ConfigError(f"study: file {name!r} not found")
+        return path
+    path = root / "projects" / name / "sweep.yaml"
+    if not path.is_file():
+        known = sorted(p.parent.name for p in (root / "projects").glob("*/sweep.yaml"))
+        raise ConfigError(f"study: no study file {path}; allowed values: {', '.join(known) or '(none)'}")
+    return path
+
+
+def load_study_spec(name: str, root: Path) -> StudySpec:
+    path = study_file(name, root)
+    document = yaml.safe_load(path.read_text()) or {}
+    default_name = path.parent.name if path.name == "sweep.yaml" else path.stem
+    return parse_study(document, default_name)

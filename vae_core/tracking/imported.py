@@ -1,0 +1,74 @@
+"""Checkpoints made elsewhere: fetched with `dvc import-url` (so DVC tracks where they came
+from), rebuilt from their self-describing dict {spec, sample_shape, state_dict}, logged as an
+MLflow model and registered as a version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+import torch
+import yaml
+from torch import nn
+
+from vae_core.config import ConfigError
+from vae_core.models import ModelSpec, build_model
+from vae_core.tracking.models import log_checkpoint
+from vae_core.tracking.registry import register_logged_model
+
+CHECKPOINT_KEYS = ("spec", "sample_shape", "state_dict")
+IMPORT_EXPERIMENT = "imported-checkpoints"
+
+
+def dvc_import(url: str, out: Path) -> str:
+    """`dvc import-url url out` (the file plus out.dvc); returns the md5 DVC recorded."""
+    if not (Path.cwd() / ".dvc").is_dir():
+        raise ConfigError("url: dvc import-url needs a DVC repository here; run `dvc init` first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dvc = Path(sys.executable).with_name("dvc")
+    command = [str(dvc) if dvc.exists() else "dvc", "import-url", "--force", url, str(out)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConfigError(f"url: dvc import-url could not fetch {url!r}: "
+                          f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+    record = yaml.safe_load(Path(f"{out}.dvc").read_text())
+    return str(record["outs"][0].get("md5", ""))
+
+
+def rebuild(path: Path) -> nn.Module:
+    """The network a checkpoint describes, with its weights (tensors only: weights_only load)."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ConfigError(f"url: {path} is not a torch checkpoint: {error}") from None
+    if not isinstance(checkpoint, dict) or set(CHECKPOINT_KEYS) - set(checkpoint):
+        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ConfigError(f"url: a checkpoint must be a dict with keys {', '.join(CHECKPOINT_KEYS)}; "
+                          f"{path} has {found}")
+    model = build_model(ModelSpec(**checkpoint["spec"]), tuple(checkpoint["sample_shape"]))
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise ConfigError(f"url: the weights do not fit the declared spec: {error}") from None
+    return model.eval()
+
+
+def import_checkpoint(url: str, name: str, out: Path | None = None,
+                      alias: str = "imported") -> dict[str, str]:
+    """Fetch, rebuild, log and register one checkpoint; returns ids and the version."""
+    out = out or Path("models") / "imported" / Path(urlparse(url).path).name
+    md5 = dvc_import(url, out)
+    model = rebuild(out)
+    experiment = mlflow.set_experiment(IMPORT_EXPERIMENT)
+    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"import-{out.name}",
+                          tags={"vae.kind": "import", "vae.source_url": url, "dvc.md5": md5,
+                                "dvc.file": f"{out}.dvc"}) as run:
+        mlflow.log_params({f"spec.{k}": v for k, v in model.spec.to_dict().items()})
+        model_id = log_checkpoint(model, run.info.run_id, 0)
+    version = register_logged_model(name, model_id, (alias,) if alias else (),
+                                    tags={"vae.source_url": url, "dvc.md5": md5})
+    return {"run_id": run.info.run_id, "model_id": model_id, "name": name, "version": version,
+            "path": str(out), "md5": md5}

@@ -1,0 +1,55 @@
+"""Questions about recorded runs, answered as pandas tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+STUDY_TAG = "optuna.study_name"
+
+
+def study_runs(study: str) -> pd.DataFrame:
+    """One row per trial run of a study: run_id, trial, state, params, final metrics.
+
+    Columns: run_id, status, trial, trial_state, param.<name>..., <metric>... (last values).
+    """
+    runs = mlflow.search_runs(experiment_names=[study], filter_string=f"tags.`{STUDY_TAG}` = '{study}' "
+                              f"and tags.`vae.kind` = 'train'", output_format="list")
+    rows = []
+    for run in runs:
+        row = {"run_id": run.info.run_id, "status": run.info.status,
+               "trial": int(run.data.tags.get("optuna.trial_number", -1)),
+               "trial_state": run.data.tags.get("optuna.trial_state", ""),
+               "parent_run_id": run.data.tags.get("mlflow.parentRunId", "")}
+        row.update({f"param.{k}": v for k, v in run.data.params.items()})
+        row.update(run.data.metrics)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values("trial").reset_index(drop=True) if rows else table
+
+
+def metric_history(run_ids: Iterable[str], metrics: Iterable[str]) -> pd.DataFrame:
+    """Long table (run_id, metric, step, value) of every logged value, sorted by step."""
+    client = MlflowClient()
+    rows = [{"run_id": run_id, "metric": name, "step": m.step, "value": m.value}
+            for run_id in run_ids for name in metrics
+            for m in client.get_metric_history(run_id, name)]
+    table = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value"])
+    return table.sort_values(["run_id", "metric", "step"]).reset_index(drop=True)
+
+
+def registered_versions(name: str) -> pd.DataFrame:
+    """Every version of a registered model: version, run_id, model_id, source, aliases, tags."""
+    client = MlflowClient()
+    aliases: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
+    rows = [{"version": int(v.version), "run_id": v.run_id, "model_id": getattr(v, "model_id", None),
+             "source": v.source, "status": v.status, "aliases": sorted(aliases.get(str(v.version), [])),
+             **{f"tag.{k}": val for k, val in v.tags.items()}}
+            for v in client.search_model_versions(f"name = '{name}'")]
+    table = pd.DataFrame(rows)
+    return table.sort_values("version").reset_index(drop=True) if rows else table
