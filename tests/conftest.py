@@ -23,6 +23,21 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     return uri
 
 
+@pytest.fixture(autouse=True)
+def _session_store_after_each_test(tracking_uri: str):
+    """Tests that read another store (a copy of the repo, a server) point mlflow there; put it
+    back, and drop any run or experiment left active, so the next test sees the session store."""
+    import mlflow
+
+    yield
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(name, None)
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    mlflow.set_tracking_uri(tracking_uri)
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str) -> Path:
     """Run in a fresh folder (state files, artifacts) against the session's store."""
