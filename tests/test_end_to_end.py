@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, subprocess_env
+from tests.test_data import _write_idx
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +42,19 @@ def copy_of_repo(destination: Path) -> Path:
     return destination
 
 
-def test_mlflow_run_train_entry_point(tmp_path):
+def test_mlflow_run_trains_on_mnist_files_in_the_data_folder(tmp_path):
+    """`mlflow run . -e train -P dataset=mnist`, on IDX files already on disk (no internet)."""
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "mnist" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", 300), ("t10k", 50)):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _run([sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "dataset=digits",
+    _run([sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "dataset=mnist",
           "-P", "epochs=2", "-P", "latent_sizes=2,3", "--env-manager", "local",
-          "--experiment-name", "e2e"], cwd=tmp_path, env=subprocess_env(MLFLOW_TRACKING_URI=uri))
+          "--experiment-name", "e2e"], cwd=tmp_path,
+         env=subprocess_env(MLFLOW_TRACKING_URI=uri, VAE_DATA_DIR=str(tmp_path / "data")))
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.get_experiment_by_name("e2e")
     runs = mlflow.search_runs([experiment.experiment_id], output_format="list")
@@ -53,6 +63,8 @@ def test_mlflow_run_train_entry_point(tmp_path):
     assert len(parents) == 1 and parents[0].data.tags["mlflow.project.entryPoint"] == "train"
     assert sorted(r.data.tags["latent_size"] for r in children) == ["2", "3"]
     assert all(r.info.status == "FINISHED" and "val/loss" in r.data.metrics for r in children)
+    assert {r.data.tags["dataset"] for r in children} == {"mnist"}
+    assert {r.data.params["data_dim"] for r in children} == {"784"}
 
 
 def test_dvc_repro_runs_offline_and_again_is_a_no_op(tmp_path):
