@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from vae_core.analysis.entropies import ACTIVE_THRESHOLD, LOG_2PI_E
+from vae_core.plots import finished
 
 
 def elbo_entropy_figure(steps: pd.DataFrame, heldout: pd.DataFrame, title: str = "") -> Figure:
@@ -31,9 +32,7 @@ def elbo_entropy_figure(steps: pd.DataFrame, heldout: pd.DataFrame, title: str =
     bottom.set_ylim(*_robust_limits((steps.elbo - steps.entropy_sum) / abs(final)))
     bottom.set_ylabel("relative gap")
     bottom.set_xlabel("optimiser step")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def _robust_limits(values: pd.Series) -> tuple[float, float]:
@@ -54,9 +53,7 @@ def variance_figure(table: pd.DataFrame, title: str = "") -> Figure:
     ax.set_ylabel(f"std over {int(table.runs.iloc[0])} runs")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def collapse_figure(per_latent: pd.DataFrame, active: pd.Series, title: str = "") -> Figure:
@@ -74,9 +71,7 @@ def collapse_figure(per_latent: pd.DataFrame, active: pd.Series, title: str = ""
     bottom.step(active.index, active.values, where="post")
     bottom.set_ylabel("active latents")
     bottom.set_xlabel("optimiser step")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def streaming_figure(stream: pd.DataFrame, batches_per_segment: int) -> Figure:
@@ -94,9 +89,7 @@ def streaming_figure(stream: pd.DataFrame, batches_per_segment: int) -> Figure:
     ax.set_xlabel("batch in stream")
     ax.set_ylabel("BIC (lower is better)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def verification_figure(table: pd.DataFrame) -> Figure:
@@ -110,6 +103,4 @@ def verification_figure(table: pd.DataFrame) -> Figure:
     ax.set_ylabel("nats per sample")
     ax.set_title("linear VAE on probabilistic-PCA data")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)

@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from vae_core.plots import finished
+
 
 def _final(per_epoch: dict[str, object]) -> object:
     return per_epoch[max(per_epoch, key=int)]
@@ -29,9 +31,7 @@ def id_profile_figure(ids: dict[str, dict], layers: list[str]) -> Figure:
     ax.set_ylabel("intrinsic dimension (TwoNN)")
     ax.set_title("ID profile at the last checkpoint")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def first_last_figure(first_last: dict[str, dict], layers: list[str]) -> Figure:
@@ -43,9 +43,7 @@ def first_last_figure(first_last: dict[str, dict], layers: list[str]) -> Figure:
         ax.set_title(title)
     axes[0].set_ylabel("information imbalance")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def out_in_figure(first_last: dict[str, dict]) -> Figure:
@@ -58,9 +56,7 @@ def out_in_figure(first_last: dict[str, dict]) -> Figure:
     ax.set_xlabel("latent size K")
     ax.set_ylabel("Delta(output -> input)")
     ax.set_title("information the output keeps about the input")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def consecutive_figure(train: dict[str, dict], layers: list[str]) -> Figure:
@@ -77,9 +73,7 @@ def consecutive_figure(train: dict[str, dict], layers: list[str]) -> Figure:
     ax.set_ylabel("relative consecutive difference")
     ax.set_title("expansion (+) / compression (-) between layers")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def out_in_epochs_figure(first_last: dict[str, dict]) -> Figure:
@@ -93,9 +87,7 @@ def out_in_epochs_figure(first_last: dict[str, dict]) -> Figure:
     ax.set_ylabel("Delta(output -> input)")
     ax.set_title("Delta(output -> input) over training")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def geometry_figures(tables: dict[str, dict]) -> dict[str, Figure]:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from vae_core.plots import finished
+
 
 def _complete(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[trials["state"] == "COMPLETE"].sort_values("number")
@@ -26,9 +28,7 @@ def history_figure(trials: pd.DataFrame, objective: str, minimize: bool = True) 
     ax.set_ylabel(objective)
     ax.set_title("optimisation history")
     ax.legend()
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def importance_figure(importances: dict[str, float]) -> Figure:
@@ -38,9 +38,7 @@ def importance_figure(importances: dict[str, float]) -> Figure:
     ax.barh(names, [importances[n] for n in names], color="C0")
     ax.set_xlabel("importance (fANOVA)")
     ax.set_title("parameter importances")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def slice_figure(trials: pd.DataFrame, objective: str) -> Figure:
@@ -62,9 +60,7 @@ def slice_figure(trials: pd.DataFrame, objective: str) -> Figure:
     for ax in list(axes.flat)[len(params):]:
         ax.axis("off")
     fig.suptitle(f"{objective} against each parameter")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def pareto_mask(values: np.ndarray, minimize: tuple[bool, bool]) -> np.ndarray:
@@ -90,6 +86,4 @@ def pareto_figure(trials: pd.DataFrame, names: tuple[str, str], minimize: tuple[
     ax.set_ylabel(names[1])
     ax.set_title("Pareto front")
     ax.legend()
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from vae_core.plots import finished
+
 
 def loss_curves_figure(curves: dict[str, dict[int, float]], title: str = "",
                        ylabel: str = "loss (nats per sample)") -> Figure:
@@ -18,6 +20,4 @@ def loss_curves_figure(curves: dict[str, dict[int, float]], title: str = "",
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
