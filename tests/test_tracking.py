@@ -80,3 +80,11 @@ def test_architecture_that_does_not_fit_fails_before_any_run(tracking_uri, workd
         run_experiment(config)
     assert len(mlflow.search_runs(search_all_experiments=True)) == before
     assert mlflow.get_experiment_by_name("never") is None
+
+
+def test_missing_prepared_file_is_named_before_any_run(tracking_uri, workdir):
+    before = len(mlflow.search_runs(search_all_experiments=True))
+    config = ExperimentConfig.from_dict({"data_file": "data/prepared/none.npz", "epochs": 1})
+    with pytest.raises(ConfigError, match="^data_file: data/prepared/none.npz does not exist"):
+        run_experiment(config)
+    assert len(mlflow.search_runs(search_all_experiments=True)) == before

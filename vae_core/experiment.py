@@ -87,6 +87,10 @@ def run_key(values: dict[str, Any]) -> str:
 
 def load_data(config: ExperimentConfig) -> DatasetSplits:
     if config.data_file:
+        if not Path(config.data_file).is_file():
+            raise ConfigError(f"data_file: {config.data_file} does not exist; make it with "
+                              f"`dvc repro prepare` (or `python -m vae_core.cli prepare --out ...`), "
+                              f"or set data_file to '' to load {config.dataset!r} by name")
         splits = load_prepared(Path(config.data_file))
         if splits.name != config.dataset:
             raise ConfigError(f"data_file: {config.data_file} holds {splits.name!r}, "
