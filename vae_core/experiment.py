@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from vae_core.config import ConfigError, reject_unknown_keys, require_int_list
 from vae_core.data import DatasetSplits, load_dataset, load_prepared, validate_dataset_options
 from vae_core.models import ModelSpec, build_model, validate_spec
 from vae_core.tracking.callback import MlflowCallback
-from vae_core.tracking.store import configure_tracking, git_commit, project_root
+from vae_core.tracking.store import configure_tracking, git_commit, project_root, take_outer_run_id
 from vae_core.training import Callback, Trainer, TrainerConfig
 from vae_core.training.progress import ProgressCallback
 
@@ -208,7 +207,7 @@ def run_experiment(config: ExperimentConfig) -> TrainingResult:
     check_models_fit(config, data)
     uri = configure_tracking()
     parent_key = run_key({**config.to_dict(), "fingerprint": data.fingerprint()})
-    outer = os.environ.pop("MLFLOW_RUN_ID", None)  # set by `mlflow run`: adopt it as the parent
+    outer = take_outer_run_id()  # under `mlflow run`: adopt its run as the parent
     if outer:
         experiment_id = mlflow.get_run(outer).info.experiment_id
         parent = mlflow.start_run(run_id=outer)

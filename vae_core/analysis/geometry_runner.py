@@ -6,7 +6,6 @@ cross-model matrices at each model's last checkpoint. Metrics go to one child ru
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from vae_core.data import DatasetSplits
 from vae_core.experiment import ExperimentConfig, load_data
 from vae_core.plots.geometry import geometry_figures
 from vae_core.tracking.models import EPOCH_TAG, load_model, run_checkpoints
-from vae_core.tracking.store import configure_tracking, git_commit
+from vae_core.tracking.store import configure_tracking, git_commit, take_outer_run_id
 
 
 @dataclass
@@ -189,7 +188,7 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
             model.label = f"{model.label}:{config.models[position]}"
     points, dataset = evaluation_points(config, models[0])
     out_dir.mkdir(parents=True, exist_ok=True)
-    outer = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`
+    outer = take_outer_run_id()
     experiment_id = None
     if not outer and models[0].source_run_id:
         experiment_id = client.get_run(models[0].source_run_id).info.experiment_id

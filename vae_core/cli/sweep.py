@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
-from vae_core.tracking.store import project_root
+from vae_core.tracking.store import project_root, take_outer_run_id
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Run or continue an Optuna study: a parent MLflow run, one child run per trial."""
     from vae_core.config import ConfigError
 
-    outer_run = os.environ.pop("MLFLOW_RUN_ID", None)  # `mlflow run`'s own run: not the study's
+    outer_run = take_outer_run_id()  # `mlflow run`'s own run: not the study's
     spec = load_study_spec(args.study, project_root())
     try:
         n_workers = int(args.n_workers) if args.n_workers else None
@@ -57,7 +56,7 @@ def register_worker(parser: argparse.ArgumentParser) -> None:
 
 def run_worker(args: argparse.Namespace) -> int:
     """One worker of a study: takes trials from the shared storage until none are left."""
-    os.environ.pop("MLFLOW_RUN_ID", None)
+    take_outer_run_id()  # a worker logs only to the study's runs
     spec = load_study_spec(args.study, project_root())
     work(spec, args.storage, args.parent_run_id, args.experiment_id)
     return 0
@@ -75,7 +74,7 @@ def run_report(args: argparse.Namespace) -> int:
     from vae_core.sweep.runner import storage_url
     from vae_core.tracking.store import configure_tracking
 
-    os.environ.pop("MLFLOW_RUN_ID", None)
+    take_outer_run_id()  # the report goes to the study's parent run
     spec = load_study_spec(args.study, project_root())
     configure_tracking()
     out_dir = Path(args.out_dir) if args.out_dir else None

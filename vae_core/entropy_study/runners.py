@@ -6,7 +6,6 @@ Every stage is a function of (params section, output folder) so the CLI and DVC 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,16 @@ from vae_core.plots.entropies import (
     verification_figure,
 )
 from vae_core.tracking.models import load_model
-from vae_core.tracking.store import configure_tracking, git_commit
+from vae_core.tracking.store import configure_tracking, git_commit, take_outer_run_id
 
 STUDY = "elbo_entropies"
 RUNS_FILE = "train.json"
 
 
 def _experiment_and_outer_run() -> tuple[str, str | None]:
-    """The study's experiment, or under `mlflow run` the experiment of the run it opened (whose id
-    it passes in MLFLOW_RUN_ID; taken out of the environment so new runs do not resume it)."""
+    """The study's experiment, or under `mlflow run` the experiment of the run it opened."""
     configure_tracking()
-    outer = os.environ.pop("MLFLOW_RUN_ID", None)
+    outer = take_outer_run_id()
     if outer:
         return mlflow.get_run(outer).info.experiment_id, outer
     return mlflow.set_experiment(STUDY).experiment_id, None
