@@ -1,21 +1,26 @@
 """Intrinsic dimension (TwoNN, Gride) and information imbalance from k-nearest neighbours.
 
 Pure functions of arrays. The neighbours of a representation are computed once (`knn`) and
-reused for every estimate; the information imbalance never builds an N x N matrix: ranks
-found in the target's neighbour list are read off it, and only the remaining points have
-their distance rows recomputed, a chunk at a time, to count the closer points.
+reused for every estimate. `knn` walks the upper triangle of the distance matrix a block at
+a time and uses each block for its rows and, transposed, for its columns: every distance is
+computed once, half the work of whole rows, and no N x N matrix is held. The information
+imbalance reads ranks off the target's neighbour list; only the points whose source
+neighbour is not in it have their distance rows recomputed, a chunk at a time, to count the
+closer points.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-CHUNK_ROWS = 512
+CHUNK_ROWS = 512  # rows of full distances recomputed at once to count ranks
+BLOCK_ROWS = 1024  # side of the distance blocks knn computes
 
 
 @dataclass
@@ -52,17 +57,10 @@ def squared_norms(x: torch.Tensor) -> torch.Tensor:
 def squared_distance_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Squared distances from x[rows] to every point, with each row's own point set to +inf
     (`norms` = |x_i|^2)."""
-    d2 = norms[rows, None] + norms[None, :] - 2.0 * (x[rows] @ x.T)
+    d2 = torch.addmm(norms[rows, None] + norms[None, :], x[rows], x.T, alpha=-2.0)
     d2.clamp_(min=0.0)
     d2[torch.arange(len(rows)), rows] = float("inf")
     return d2
-
-
-def nearest_in_rows(d2: torch.Tensor, rows: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distances and indices of the k nearest points per row, the point itself prepended."""
-    values, found = torch.topk(d2, k, dim=1, largest=False)
-    dist = np.hstack([np.zeros((len(rows), 1)), values.double().sqrt().numpy()])
-    return dist, np.hstack([rows.numpy()[:, None], found.numpy()])
 
 
 def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
@@ -71,21 +69,70 @@ def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
     return ((d2[:, None, :] < thresholds[:, :, None]).sum(-1) + 1).numpy().T
 
 
-def knn(x: np.ndarray | torch.Tensor, k: int, chunk_rows: int = CHUNK_ROWS,
+class _RunningNearest:
+    """The k smallest squared distances (and their columns) seen so far for every row."""
+
+    def __init__(self, n: int, k: int) -> None:
+        self.k = k
+        self.d2 = torch.full((n, k), float("inf"))
+        self.index = torch.zeros((n, k), dtype=torch.int64)
+
+    def update(self, rows: slice, d2: torch.Tensor, first_column: int) -> None:
+        """Merge a block of distances (rows x consecutive columns from `first_column`)."""
+        take = min(self.k, d2.shape[1])
+        values, columns = torch.topk(d2, take, dim=1, largest=False, sorted=False)
+        merged = torch.cat([self.d2[rows], values], 1)
+        candidates = torch.cat([self.index[rows], columns + first_column], 1)
+        self.d2[rows], position = torch.topk(merged, self.k, dim=1, largest=False, sorted=False)
+        self.index[rows] = candidates.gather(1, position)
+
+    def sorted(self) -> Neighbours:
+        d2, order = torch.sort(self.d2, dim=1, stable=True)
+        index = self.index.gather(1, order)
+        n = len(d2)
+        return Neighbours(np.hstack([np.zeros((n, 1)), d2.double().sqrt().numpy()]),
+                          np.hstack([np.arange(n)[:, None], index.numpy()]))
+
+
+class _RowBlocks:
+    """x's row blocks and the products x_a x_b^T between them. Float32 blocks are held in
+    oneDNN's layout where torch has it: its fp32 GEMM is IEEE like MKL's and, on AMD CPUs
+    (where MKL takes its slower path), about twice as fast (benchmarks/geometry.py)."""
+
+    def __init__(self, x: torch.Tensor, block_rows: int) -> None:
+        n = x.shape[0]
+        self.slices = [slice(a, min(a + block_rows, n)) for a in range(0, n, block_rows)]
+        self.onednn = x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+        self.blocks = [x[rows].to_mkldnn() if self.onednn else x[rows] for rows in self.slices]
+
+    def product(self, a: int, b: int) -> torch.Tensor:
+        if self.onednn:
+            return torch._C._nn.mkldnn_linear(self.blocks[a], self.blocks[b]).to_dense()
+        return self.blocks[a] @ self.blocks[b].T
+
+
+def knn(x: np.ndarray | torch.Tensor, k: int, block_rows: int = BLOCK_ROWS,
         centre: bool = True) -> Neighbours:
-    """The k nearest neighbours of every point (Euclidean), computed in row chunks."""
+    """The k nearest neighbours of every point (Euclidean): each block of the upper triangle
+    of the squared-distance matrix is computed once and merged into both its rows' and its
+    columns' running neighbour lists."""
     t = _as_tensor(x, centre)
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
     norms = squared_norms(t)
-    dist = np.zeros((n, k + 1))
-    idx = np.zeros((n, k + 1), dtype=np.int64)
-    for start in range(0, n, chunk_rows):
-        rows = torch.arange(start, min(start + chunk_rows, n))
-        dist[start:start + len(rows)], idx[start:start + len(rows)] = nearest_in_rows(
-            squared_distance_rows(t, norms, rows), rows, k)
-    return Neighbours(dist, idx)
+    running = _RunningNearest(n, k)
+    blocks = _RowBlocks(t, block_rows)
+    for a, rows in enumerate(blocks.slices):
+        for b, columns in enumerate(blocks.slices[a:], start=a):
+            d2 = torch.add(norms[rows, None], norms[None, columns]).sub_(blocks.product(a, b), alpha=2.0)
+            d2.clamp_(min=0.0)
+            if a == b:
+                d2.fill_diagonal_(float("inf"))
+            running.update(rows, d2, columns.start)
+            if a != b:
+                running.update(columns, d2.T, rows.start)
+    return running.sorted()
 
 
 def twonn_id(neighbours: Neighbours, mu_fraction: float = 0.9) -> float:
@@ -139,20 +186,24 @@ def gride_curve(neighbours: Neighbours, range_max: int = 64, d_max: float = 1000
     return curve
 
 
-def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: np.ndarray | torch.Tensor,
+Points = np.ndarray | torch.Tensor
+
+
+def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: Points | Callable[[], Points],
                     chunk_rows: int = CHUNK_ROWS, centre: bool = True) -> np.ndarray:
     """rank_B(i, nn_A(i)) for each row of `sources` ((S, N) nearest-neighbour indices in the
     spaces A) in the target space B: 1 + the number of j != i with d_B(i, j) < d_B(i, nn_A(i)).
 
     Read from B's neighbour list where nn_A(i) is in it; otherwise counted from recomputed
-    distance rows of the points that need them, never more than `chunk_rows` rows at once."""
+    distance rows of the points that need them, never more than `chunk_rows` rows at once.
+    `target_x` may be a loader, called only when some rank is not in the list."""
     sources = np.atleast_2d(sources)
     match = target.indices[None, :, 1:] == sources[:, :, None]  # (S, N, k)
     found = match.any(-1)
     ranks = np.where(found, match.argmax(-1) + 1, 0).astype(np.int64)
     missing_rows = np.flatnonzero(~found.all(0))
     if len(missing_rows):
-        t = _as_tensor(target_x, centre)
+        t = _as_tensor(target_x() if callable(target_x) else target_x, centre)
         norms = squared_norms(t)
         for start in range(0, len(missing_rows), chunk_rows):
             rows = torch.as_tensor(missing_rows[start:start + chunk_rows])

@@ -1,7 +1,9 @@
 """The geometry of one network's representations: ID per layer, and information imbalance to
 the first and last layer and between consecutive layers (S0's per-checkpoint outputs).
 
-Layers are read from a LayerStore one at a time; every distance is computed once.
+Layers are read from a LayerStore one at a time. Each layer's neighbour search computes
+every distance once; a rank that is not in the target's neighbour list is counted from that
+point's recomputed distance row.
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ import torch
 
 from vae_core.analysis.geometry import (
     Neighbours,
-    count_closer,
     gride_curve,
     information_imbalance,
-    nearest_in_rows,
+    knn,
     neighbour_ranks,
-    squared_distance_rows,
-    squared_norms,
     twonn_id,
 )
 from vae_core.analysis.representations import LayerStore
@@ -66,40 +65,26 @@ def _sources(layers: list[str]) -> dict[str, list[str]]:
     return sources
 
 
-def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64,
-                   memory_mib: int = 64) -> LayerGeometry:
-    """One pass over row chunks: for each chunk every layer's distance rows are computed once
-    (layers read one at a time), giving its neighbours and, within the same chunk, the ranks
-    of the other layers' nearest neighbours. A target's distance rows are dropped as soon as
-    all its sources' neighbours are known: at most three layers' rows (~memory_mib) at once."""
+def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64
+                   ) -> LayerGeometry:
+    """Two passes over the layers, one layer in memory at a time: first every layer's k nearest
+    neighbours (each distance computed once), then the ranks of the other layers' nearest
+    neighbours in each target, read off its list or, for the points whose neighbour is not
+    in it, counted from recomputed distance rows (the target is reloaded only then)."""
     layers = store.layers
     n = store.shapes[layers[0]][0]
     k = min(k, n - 1)
-    sources = _sources(layers)
-    chunk = max(8, min(n, memory_mib * 2 ** 20 // (4 * n * 3)))
-    dist = {layer: np.zeros((n, k + 1)) for layer in layers}
-    idx = {layer: np.zeros((n, k + 1), dtype=np.int64) for layer in layers}
-    ranks = {target: np.zeros((len(src), n), dtype=np.int64) for target, src in sources.items()}
-    norms: dict[str, torch.Tensor] = {}
-    for start in range(0, n, chunk):
-        rows = torch.arange(start, min(start + chunk, n))
-        pending: dict[str, torch.Tensor] = {}  # distance rows of targets still waiting for sources
-        for layer in layers:
-            x = torch.from_numpy(store.load(layer, centred=True))
-            if layer not in norms:
-                norms[layer] = squared_norms(x)
-            pending[layer] = squared_distance_rows(x, norms[layer], rows)
-            del x
-            dist[layer][rows.numpy()], idx[layer][rows.numpy()] = nearest_in_rows(pending[layer], rows, k)
-            done = layers.index(layer)
-            for target in [t for t in pending if set(sources[t]) <= set(layers[:done + 1])]:
-                nearest = np.stack([idx[s][rows.numpy(), 1] for s in sources[target]])
-                ranks[target][:, rows.numpy()] = count_closer(pending.pop(target), nearest)
-    neighbours = {layer: Neighbours(dist[layer], idx[layer]) for layer in layers}
+    neighbours = {layer: knn(torch.from_numpy(store.load(layer, centred=True)), k, centre=False)
+                  for layer in layers}
+    delta = {}
+    for target, src in _sources(layers).items():
+        nearest = np.stack([neighbours[s].nearest for s in src])
+        ranks = neighbour_ranks(nearest, neighbours[target],
+                                lambda layer=target: store.load(layer, centred=True), centre=False)
+        delta.update({(s, target): value
+                      for s, value in zip(src, np.atleast_1d(information_imbalance(ranks)))})
     ids = {layer: twonn_id(nb, mu_fraction) for layer, nb in neighbours.items()}
     gride = {layer: gride_curve(nb, gride_range) for layer, nb in neighbours.items()}
-    delta = {(s, target): value for target, src in sources.items()
-             for s, value in zip(src, np.atleast_1d(information_imbalance(ranks[target])))}
     first, last = layers[0], layers[-1]
     return LayerGeometry(
         layers, ids, gride,
