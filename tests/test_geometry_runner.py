@@ -1,46 +1,72 @@
-"""`analyze --kind geometry` on models read back from MLflow: runs, aliases, user-named layers."""
+"""`analyze --kind geometry` on models read back from MLflow: runs, aliases, user-named layers;
+its sample-quality and KL tables, and the report drawn from them."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import mlflow
 import pytest
+import torch
 from mlflow import MlflowClient
+from torch import nn
 
 from tests.conftest import ROOT, subprocess_env
 from vae_core.analysis.geometry_runner import GeometryConfig, resolve, run_geometry
+from vae_core.analysis.sample_quality import frechet_distance, moments
 from vae_core.cli.__main__ import main
-from vae_core.experiment import ExperimentConfig, run_experiment
-from vae_core.tracking.models import run_checkpoints
+from vae_core.experiment import ExperimentConfig, load_data, run_experiment
+from vae_core.tracking.models import load_model, log_checkpoint, run_checkpoints
 
 MLP_LAYERS = ["input", "encoder.body", "latent", "decoder.body.1", "output"]
+TRAINING = {"study": "geometry_runner_test", "dataset": "digits", "arch": "mlp", "latent_sizes": [2, 3],
+            "epochs": 1, "batch_size": 256, "save_interval": [0, 1]}
+N_POINTS = 120
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> dict[int, str]:
     """Two small MLP VAEs, trained in a scratch folder (their artifacts and state files go there)."""
-    config = ExperimentConfig.from_dict({
-        "study": "geometry_runner_test", "dataset": "digits", "arch": "mlp", "latent_sizes": [2, 3],
-        "epochs": 1, "batch_size": 256, "save_interval": [0, 1]})
     here = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("geometry_runner"))
     try:
-        return run_experiment(config).child_run_ids
+        return run_experiment(ExperimentConfig.from_dict(TRAINING)).child_run_ids
     finally:
         os.chdir(here)
 
 
-def test_run_geometry_logs_metrics_json_and_cross_matrices(workdir: Path, trained: dict[int, str]) -> None:
-    config = GeometryConfig(models=[trained[2], trained[3]], n_points=120, layers=MLP_LAYERS, k=16)
-    tables = run_geometry(config, workdir / "out")
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory, trained: dict[int, str]) -> tuple[dict, Path]:
+    """One analysis of both models (tables and their folder), in a scratch folder."""
+    folder = tmp_path_factory.mktemp("geometry_analysis")
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        config = GeometryConfig(models=[trained[2], trained[3]], n_points=N_POINTS, layers=MLP_LAYERS, k=16)
+        return run_geometry(config, folder / "out"), folder / "out"
+    finally:
+        os.chdir(here)
+
+
+def _child_run(client: MlflowClient, source_run_id: str) -> str:
+    children = client.search_runs(
+        [client.get_run(source_run_id).info.experiment_id],
+        filter_string=f"tags.source_run_id = '{source_run_id}' and tags.analysis = 'geometry'",
+        max_results=1)
+    return children[0].info.run_id
+
+
+def test_run_geometry_logs_metrics_json_and_cross_matrices(analysed: tuple[dict, Path],
+                                                           trained: dict[int, str]) -> None:
+    tables, out = analysed
     for name in ("ids", "ids_gride", "imbalances_first_last", "imbalances_train",
                  "imbalances_inter_dims", "geometry"):
-        assert json.loads((workdir / "out" / f"{name}.json").read_text()) == tables[name]
+        assert json.loads((out / f"{name}.json").read_text()) == tables[name]
     assert set(tables["ids"]) == {"2", "3"} and set(tables["ids"]["2"]) == {"0", "1"}
     assert len(tables["ids"]["3"]["1"]) == len(MLP_LAYERS)
     assert set(tables["imbalances_inter_dims"]) == {"2->2", "3->2", "3->3"}
@@ -51,12 +77,70 @@ def test_run_geometry_logs_metrics_json_and_cross_matrices(workdir: Path, traine
     assert first_last["to_first"][-1] == pytest.approx(
         tables["imbalances_inter_dims"]["3->3"][4][0], abs=1e-6)
     client = MlflowClient()
-    children = client.search_runs(
-        [client.get_run(trained[3]).info.experiment_id],
-        filter_string=f"tags.source_run_id = '{trained[3]}'", max_results=1)
-    history = client.get_metric_history(children[0].info.run_id, "geometry.id.l02")
+    history = client.get_metric_history(_child_run(client, trained[3]), "geometry.id.l02")
     assert sorted(m.step for m in history) == [0, 1]
     assert {m.step: m.value for m in history}[1] == pytest.approx(tables["ids"]["3"]["1"][2])
+
+
+def test_sample_quality_and_kl_of_every_checkpoint(analysed: tuple[dict, Path],
+                                                   trained: dict[int, str]) -> None:
+    tables, out = analysed
+    for name in ("sample_quality", "kl"):
+        assert json.loads((out / f"{name}.json").read_text()) == tables[name]
+    assert tables["geometry"]["sample_quality"]["skipped"] == {}
+    assert tables["geometry"]["kl"] == {"metric": "val/kl", "skipped": {}}
+    points = load_data(ExperimentConfig.from_dict(TRAINING)).test[:N_POINTS].numpy()
+    client = MlflowClient()
+    for size, run_id in trained.items():
+        label = str(size)
+        kl_history = client.get_metric_history(run_id, "val/kl")
+        assert tables["kl"][label] == {str(m.step): m.value for m in kl_history}
+        assert sorted(tables["kl"][label], key=int) == ["0", "1"]
+        assert set(tables["sample_quality"][label]) == {"0", "1"}
+        for epoch in (0, 1):  # the same seeded prior draws, decoded here in one pass
+            model = load_model(run_id, epoch)
+            z = torch.randn(N_POINTS, size, generator=torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                samples = torch.sigmoid(model.decoder(z)).numpy()  # the Bernoulli mean
+            expected = frechet_distance(*moments(samples), *moments(points))
+            assert tables["sample_quality"][label][str(epoch)] == pytest.approx(expected, rel=1e-5)
+        logged = client.get_metric_history(_child_run(client, run_id), "sample_quality.fd_pixel")
+        assert {str(m.step): m.value for m in logged} == pytest.approx(tables["sample_quality"][label])
+
+
+def test_report_adds_quality_and_kl_and_reads_older_folders(analysed: tuple[dict, Path],
+                                                            workdir: Path) -> None:
+    tables, out = analysed
+    assert main(["geometry-report", "--in-dir", str(out), "--out-dir", "report"]) == 0
+    metrics = json.loads((workdir / "report" / "metrics.json").read_text())
+    for label in ("2", "3"):
+        assert metrics[f"latent_{label}"]["fd_pixel"] == pytest.approx(
+            tables["sample_quality"][label]["1"], abs=1e-6)
+        assert metrics[f"latent_{label}"]["val_kl"] == pytest.approx(tables["kl"][label]["1"], abs=1e-6)
+    figures = {path.stem for path in (workdir / "report" / "figures").glob("*.png")}
+    assert {"ii_out_in_vs_quality", "kl_by_epoch", "ii_out_in_by_latent"} <= figures
+    older = shutil.copytree(out, workdir / "older", ignore=shutil.ignore_patterns("sample_quality.json",
+                                                                                 "kl.json"))
+    assert main(["geometry-report", "--in-dir", str(older), "--out-dir", "older_report"]) == 0
+    metrics = json.loads((workdir / "older_report" / "metrics.json").read_text())
+    assert "fd_pixel" not in metrics["latent_2"] and "val_kl" not in metrics["latent_2"]
+    figures = {path.stem for path in (workdir / "older_report" / "figures").glob("*.png")}
+    assert figures == {"id_profile", "ii_first_last", "ii_out_in_by_latent", "ii_consecutive",
+                       "ii_out_in_by_epoch"}
+
+
+def test_a_network_without_decoder_or_training_history_is_skipped(workdir: Path) -> None:
+    with mlflow.start_run() as run:
+        log_checkpoint(nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), run.info.run_id, 0)
+    config = GeometryConfig(models=[run.info.run_id], n_points=60, layers=["input", "1", "output"], k=8,
+                            dataset="digits")
+    tables = run_geometry(config, workdir / "out")
+    label = run.info.run_id
+    assert list(tables["ids"]) == [label]
+    assert tables["sample_quality"] == {} and tables["kl"] == {}
+    assert tables["geometry"]["sample_quality"]["skipped"] == {
+        label: "no encode() and decoder to sample through"}
+    assert tables["geometry"]["kl"]["skipped"] == {label: f"training run {label} logged no val/kl"}
 
 
 def test_analyze_cli_with_a_registered_alias(workdir: Path, trained: dict[int, str]) -> None:

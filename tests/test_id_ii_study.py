@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import ROOT, subprocess_env
 
 JSON_FILES = ("ids", "ids_gride", "imbalances_first_last", "imbalances_train",
-              "imbalances_inter_dims", "geometry")
+              "imbalances_inter_dims", "geometry", "sample_quality", "kl")
 FIGURES = ("id_profile", "ii_first_last", "ii_out_in_by_latent", "ii_consecutive",
-           "ii_out_in_by_epoch")
+           "ii_out_in_by_epoch", "ii_out_in_vs_quality", "kl_by_epoch")
 
 
 @pytest.mark.slow
@@ -43,4 +43,9 @@ def test_offline_study_produces_every_file(tmp_path: Path) -> None:
     assert set(inter) == {"2->2", "8->2", "8->8"} and len(inter["8->2"]) == 11
     metrics = json.loads((out / "report" / "metrics.json").read_text())
     assert metrics["latent_8"]["epoch"] == 1
+    quality = json.loads((out / "geometry" / "sample_quality.json").read_text())
+    kl = json.loads((out / "geometry" / "kl.json").read_text())
+    assert set(quality["8"]) == set(kl["8"]) == {"0", "1"}
+    assert metrics["latent_8"]["fd_pixel"] == pytest.approx(quality["8"]["1"], abs=1e-6)
+    assert metrics["latent_8"]["val_kl"] == pytest.approx(kl["8"]["1"], abs=1e-6)
 

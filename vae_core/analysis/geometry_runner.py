@@ -1,6 +1,7 @@
 """Geometry of trained models read back from MLflow: every checkpoint of every model, then the
-cross-model matrices at each model's last checkpoint. Metrics go to one child run per model
-(epoch as step), JSON files and figures to the analysis run, JSON files to an output folder.
+cross-model matrices at each model's last checkpoint; beside it, S0's sample-quality score of
+every checkpoint and the KL each model's training run logged. Metrics go to one child run per
+model (epoch as step), JSON files and figures to the analysis run, JSON files to an output folder.
 """
 
 from __future__ import annotations
@@ -16,15 +17,28 @@ import numpy as np
 import yaml
 from mlflow import MlflowClient
 from mlflow.entities import Metric
+from torch import nn
 
 from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance, layer_geometry
-from vae_core.analysis.representations import LayerStore, capture, layer_spec, temporary_store_folder
+from vae_core.analysis.representations import (
+    LayerStore,
+    capture,
+    decodes,
+    layer_spec,
+    prior_samples,
+    temporary_store_folder,
+)
+from vae_core.analysis.sample_quality import DESCRIPTION, SCORE, frechet_distance, moments
 from vae_core.config import ConfigError, require_choice, require_int
 from vae_core.data import DatasetSplits
 from vae_core.experiment import ExperimentConfig, load_data
 from vae_core.plots.geometry import geometry_figures
 from vae_core.tracking.models import EPOCH_TAG, load_model, run_checkpoints
+from vae_core.tracking.queries import metric_history
 from vae_core.tracking.store import configure_tracking, git_commit, take_outer_run_id
+
+FD_METRIC = f"sample_quality.{SCORE}"
+KL_METRIC = "val/kl"
 
 
 @dataclass
@@ -108,30 +122,37 @@ def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[
 
 
 def _checkpoint(config: GeometryConfig, uri: str, epoch: int | None, points: Any, folder: Path
-                ) -> tuple[LayerStore, dict[str, str]]:
+                ) -> tuple[nn.Module, LayerStore, dict[str, str]]:
     model = load_model(uri, epoch)
     spec = layer_spec(model, config.layers or None)
-    return capture(model, points, spec, folder, latent=config.latent, seed=config.seed), spec
+    return model, capture(model, points, spec, folder, latent=config.latent, seed=config.seed), spec
 
 
 def _epoch_arg(uri: str, epoch: int) -> int | None:
     return None if uri.startswith(("models:/", "m-")) else epoch
 
 
-def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any, client: MlflowClient,
-                  run_id: str) -> tuple[dict[int, LayerGeometry], dict[str, str]]:
-    results, spec = {}, {}
+def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
+                  reference: tuple[np.ndarray, np.ndarray], client: MlflowClient, run_id: str
+                  ) -> tuple[dict[int, LayerGeometry], dict[int, float], dict[str, str]]:
+    """Geometry of every checkpoint and, where the network decodes, fd_pixel of as many prior
+    samples as points against the points' moments `reference`; logged to run_id by epoch."""
+    results, scores, spec = {}, {}, {}
     for epoch, uri in model.uris.items():
         with temporary_store_folder() as folder:
-            store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
+            network, store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
             results[epoch] = layer_geometry(store, k=config.k)
+        metrics = results[epoch].metrics()
+        if decodes(network):
+            samples = prior_samples(network, points, len(points), config.seed).numpy()
+            scores[epoch] = metrics[FD_METRIC] = frechet_distance(*moments(samples), *reference)
         now = int(time.time() * 1000)
-        client.log_batch(run_id, metrics=[Metric(name, value, now, epoch)
-                                          for name, value in results[epoch].metrics().items()],
+        client.log_batch(run_id, metrics=[Metric(name, value, now, epoch) for name, value in metrics.items()],
                          synchronous=True)
         print(f"geometry: model {model.label} epoch {epoch}: "
-              f"ID {[round(v, 1) for v in results[epoch].ids.values()]}", flush=True)
-    return results, spec
+              f"ID {[round(v, 1) for v in results[epoch].ids.values()]}"
+              + (f", {SCORE} {scores[epoch]:.4g}" if epoch in scores else ""), flush=True)
+    return results, scores, spec
 
 
 def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
@@ -148,12 +169,25 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
             continue
         epoch, uri = max(target.uris.items())
         with temporary_store_folder() as folder:
-            store, _ = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
+            _, store, _ = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
             for source in sources:
                 matrix = cross_imbalance(finals[source.label].nearest(), store,
                                          finals[target.label].neighbours)
                 matrices[f"{source.label}->{target.label}"] = matrix.tolist()
     return matrices
+
+
+def kl_histories(models: list[ModelCheckpoints]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Each model's val/kl by epoch, as its training run logged it; and why a model has none."""
+    runs = {m.label: m.source_run_id for m in models if m.source_run_id}
+    history = metric_history(set(runs.values()), [KL_METRIC])
+    kl = {label: {str(int(row.step)): float(row.value)
+                  for row in history[history.run_id == run_id].itertuples()}
+          for label, run_id in runs.items()}
+    skipped = {m.label: "no training run to read it from" for m in models if not m.source_run_id}
+    skipped.update({label: f"training run {runs[label]} logged no {KL_METRIC}"
+                    for label, values in kl.items() if not values})
+    return {label: values for label, values in kl.items() if values}, skipped
 
 
 def _tables(results: dict[str, dict[int, LayerGeometry]]) -> dict[str, dict]:
@@ -187,6 +221,7 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
         if any(other.label == model.label for other in models[:position]):
             model.label = f"{model.label}:{config.models[position]}"
     points, dataset = evaluation_points(config, models[0])
+    reference = moments(points.numpy())
     out_dir.mkdir(parents=True, exist_ok=True)
     outer = take_outer_run_id()
     experiment_id = None
@@ -201,23 +236,33 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
         mlflow.log_params({"geometry.models": ",".join(config.models)[:500],
                            "geometry.n_points": len(points), "geometry.latent": config.latent,
                            "geometry.k": config.k, "geometry.layers": ",".join(config.layers) or "S0"})
-        results, spec = {}, {}
+        results, quality, spec = {}, {}, {}
         for model in models:
             tags = {"vae.kind": "analysis", "analysis": "geometry", "latent_mode": config.latent,
                     "mlflow.parentRunId": parent.info.run_id,
                     "source_run_id": model.source_run_id or ""}
             child = client.create_run(parent.info.experiment_id, run_name=f"geometry-{model.label}",
                                       tags=tags)
-            results[model.label], spec = analyse_model(config, model, points, client,
-                                                       child.info.run_id)
+            results[model.label], scores, spec = analyse_model(config, model, points, reference, client,
+                                                               child.info.run_id)
+            if scores:
+                quality[model.label] = {str(epoch): value for epoch, value in scores.items()}
             client.set_terminated(child.info.run_id)
         tables = _tables(results)
+        tables["sample_quality"] = quality
+        tables["kl"], kl_skipped = kl_histories(models)
         finals = {label: epochs[max(epochs)] for label, epochs in results.items()}
         if len(models) > 1:
             tables["imbalances_inter_dims"] = cross_size_matrices(config, models, finals, points)
         tables["geometry"] = {"layers": spec, "latent": config.latent, "n_points": len(points),
                               "k": config.k, "dataset": dataset,
-                              "models": {m.label: m.source_run_id for m in models}}
+                              "models": {m.label: m.source_run_id for m in models},
+                              "sample_quality": {
+                                  "score": SCORE, "description": DESCRIPTION, "n_samples": len(points),
+                                  "seed": config.seed,
+                                  "skipped": {label: "no encode() and decoder to sample through"
+                                              for label in results if label not in quality}},
+                              "kl": {"metric": KL_METRIC, "skipped": kl_skipped}}
         for name, table in tables.items():
             (out_dir / f"{name}.json").write_text(json.dumps(table, indent=1) + "\n")
             mlflow.log_dict(table, f"geometry/{name}.json")

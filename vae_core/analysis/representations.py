@@ -2,6 +2,7 @@
 
 One forward pass, in batches, writes every representation (flattened, float32) to its own
 file; analyses then read them back one at a time, so memory holds one layer, not eleven.
+Also what the decoder makes of draws from the prior, for sample-quality scores.
 """
 
 from __future__ import annotations
@@ -82,16 +83,24 @@ class LayerStore:
             yield layer, self.load(layer, centred)
 
 
+def decodes(model: nn.Module) -> bool:
+    """Whether the network has the project's AE/VAE shape: encode() to a latent, a decoder back."""
+    return hasattr(model, "encode") and hasattr(model, "decoder")
+
+
+def decode_mean(model: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """The decoder's output as the likelihood's mean (pixel intensities, not logits)."""
+    out = model.decoder(z)
+    return model.likelihood.mean(out) if hasattr(model, "likelihood") else out
+
+
 def _forward(model: nn.Module, x: torch.Tensor, latent: str) -> dict[str, torch.Tensor]:
     """Run the network; for the project's AE/VAE families the latent is the posterior mean or
     a sample, and the decoder runs on that latent; the output is the likelihood's mean."""
-    if hasattr(model, "encode") and hasattr(model, "decoder"):
+    if decodes(model):
         mu, logvar = model.encode(x)
         z = mu if latent == "mean" else model.sample_latent(mu, logvar)
-        out = model.decoder(z)
-        if hasattr(model, "likelihood"):
-            out = model.likelihood.mean(out)
-        return {INPUT: x, LATENT: z, OUTPUT: out}
+        return {INPUT: x, LATENT: z, OUTPUT: decode_mean(model, z)}
     out = model(x)
     return {INPUT: x, OUTPUT: out if isinstance(out, torch.Tensor) else out[0]}
 
@@ -125,6 +134,22 @@ def capture(model: nn.Module, x: torch.Tensor, spec: dict[str, str], folder: Pat
         for handle in handles:
             handle.remove()
     return store
+
+
+@torch.no_grad()
+def prior_samples(model: nn.Module, like: torch.Tensor, n: int, seed: int,
+                  batch_size: int = 250) -> torch.Tensor:
+    """n draws z ~ N(0, I), as wide as the latent the model gives the points `like`, decoded to
+    the likelihood's mean (eval mode). The draws come from their own generator: seeded, and
+    the global RNG is left alone."""
+    if not decodes(model):
+        raise ConfigError(f"{type(model).__name__} has no encode() and decoder to sample through; "
+                          "sample quality needs an AE/VAE-shaped network")
+    model.eval()
+    mu = model.encode(like[:1])[0]
+    z = torch.randn(n, mu.shape[-1], generator=torch.Generator().manual_seed(seed))
+    return torch.cat([decode_mean(model, z[start:start + batch_size])
+                      for start in range(0, n, batch_size)])
 
 
 def temporary_store_folder() -> tempfile.TemporaryDirectory:

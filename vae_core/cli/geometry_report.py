@@ -9,6 +9,7 @@ from pathlib import Path
 from vae_core.plots.geometry import geometry_figures
 
 TABLES = ("ids", "imbalances_first_last", "imbalances_train", "geometry")
+OPTIONAL_TABLES = ("sample_quality", "kl")  # absent from result folders written before them
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +18,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw S0's figures and summarise the last checkpoint of every model."""
-    tables = {name: json.loads((Path(args.in_dir) / f"{name}.json").read_text()) for name in TABLES}
+    """Draw S0's figures and summarise the last checkpoint of every model (and its last
+    logged val KL)."""
+    in_dir = Path(args.in_dir)
+    names = [*TABLES, *(name for name in OPTIONAL_TABLES if (in_dir / f"{name}.json").is_file())]
+    tables = {name: json.loads((in_dir / f"{name}.json").read_text()) for name in names}
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
@@ -33,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
             "epoch": int(last), "ii_out_in": round(per_epoch[last]["to_first"][-1], 6),
             "id_input": round(ids[0], 4), "id_output": round(ids[-1], 4),
             **({"id_latent": round(ids[modules.index("latent")], 4)} if "latent" in modules else {})}
+        for key, table in (("fd_pixel", tables.get("sample_quality", {})), ("val_kl", tables.get("kl", {}))):
+            if label in table:
+                summary[f"latent_{label}"][key] = round(table[label][max(table[label], key=int)], 6)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return 0

@@ -46,16 +46,55 @@ def first_last_figure(first_last: dict[str, dict], layers: list[str]) -> Figure:
     return finished(fig)
 
 
-def out_in_figure(first_last: dict[str, dict]) -> Figure:
-    """Delta(output -> input) at the last checkpoint against latent size."""
-    sizes = [s for s in _sizes(first_last) if s.isdigit()] or _sizes(first_last)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    values = [_final(first_last[s])["to_first"][-1] for s in sizes]
-    ax.plot(range(len(sizes)), values, marker="o")
+def _against_size(ax: plt.Axes, per_size: dict[str, float], ylabel: str) -> None:
+    """One value per model against its latent size (models without a numeric size only when
+    no model has one)."""
+    sizes = [s for s in _sizes(per_size) if s.isdigit()] or _sizes(per_size)
+    ax.plot(range(len(sizes)), [per_size[s] for s in sizes], marker="o")
     ax.set_xticks(range(len(sizes)), sizes)
     ax.set_xlabel("latent size K")
-    ax.set_ylabel("Delta(output -> input)")
+    ax.set_ylabel(ylabel)
+
+
+def _final_out_in(first_last: dict[str, dict]) -> dict[str, float]:
+    return {label: _final(per_epoch)["to_first"][-1] for label, per_epoch in first_last.items()}
+
+
+def out_in_figure(first_last: dict[str, dict]) -> Figure:
+    """Delta(output -> input) at the last checkpoint against latent size."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    _against_size(ax, _final_out_in(first_last), "Delta(output -> input)")
     ax.set_title("information the output keeps about the input")
+    return finished(fig)
+
+
+def out_in_vs_quality_figure(first_last: dict[str, dict], quality: dict[str, dict]) -> Figure:
+    """S0's pair: Delta(output -> input) and the sample-quality score (fd_pixel, lower is
+    better), both at the last checkpoint, against latent size."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    _against_size(axes[0], _final_out_in(first_last), "Delta(output -> input)")
+    axes[0].set_title("information the output keeps about the input")
+    _against_size(axes[1], {label: _final(per_epoch) for label, per_epoch in quality.items()},
+                  "fd_pixel (lower is better)")
+    axes[1].set_title("sample quality (FID's formula without Inception)")
+    return finished(fig)
+
+
+def kl_figure(kl: dict[str, dict]) -> Figure:
+    """Validation KL(q(z|x) || p(z)) over training, one curve per latent size."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label in _sizes(kl):
+        epochs = sorted(kl[label], key=int)
+        ax.plot([int(e) for e in epochs], [kl[label][e] for e in epochs], marker="o", ms=3,
+                label=f"K={label}")
+    if any("0" in per_epoch for per_epoch in kl.values()):  # the untrained network: no log axis
+        ax.set_xscale("symlog", linthresh=1)
+    else:
+        ax.set_xscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation KL (nats)")
+    ax.set_title("KL against epoch")
+    ax.legend(fontsize=7)
     return finished(fig)
 
 
@@ -91,13 +130,19 @@ def out_in_epochs_figure(first_last: dict[str, dict]) -> Figure:
 
 
 def geometry_figures(tables: dict[str, dict]) -> dict[str, Figure]:
-    """Every S0 figure, by file name."""
+    """Every S0 figure, by file name; the sample-quality and KL figures only when their tables
+    are there and not empty (older result folders have neither)."""
     layers = list(tables["geometry"]["layers"])
     first_last = tables["imbalances_first_last"]
-    return {
+    figures = {
         "id_profile": id_profile_figure(tables["ids"], layers),
         "ii_first_last": first_last_figure(first_last, layers),
         "ii_out_in_by_latent": out_in_figure(first_last),
         "ii_consecutive": consecutive_figure(tables["imbalances_train"], layers),
         "ii_out_in_by_epoch": out_in_epochs_figure(first_last),
     }
+    if tables.get("sample_quality"):
+        figures["ii_out_in_vs_quality"] = out_in_vs_quality_figure(first_last, tables["sample_quality"])
+    if tables.get("kl"):
+        figures["kl_by_epoch"] = kl_figure(tables["kl"])
+    return figures
