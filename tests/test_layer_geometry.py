@@ -62,7 +62,9 @@ def test_cross_imbalance_matches_dadapy(tmp_path: Path) -> None:
     geometry_a = layer_geometry(_store(tmp_path / "a", a), k=10)
     store_b = _store(tmp_path / "b", b)
     geometry_b = layer_geometry(store_b, k=10)
-    matrix = cross_imbalance(geometry_a.nearest(), store_b, geometry_b.neighbours)
+    matrices = cross_imbalance({"a": geometry_a.nearest(), "b": geometry_b.nearest()}, store_b,
+                               geometry_b.neighbours)
     rng = np.random.default_rng(0)
     expected = [[_return_imbalance(_indices(x), _indices(y), rng) for y in b] for x in a]
-    np.testing.assert_allclose(matrix, expected)
+    np.testing.assert_allclose(matrices["a"], expected)
+    np.testing.assert_allclose(np.diag(matrices["b"]), 2 / len(b[0]))  # each layer predicts itself

@@ -21,6 +21,7 @@ from scipy.optimize import minimize_scalar
 
 CHUNK_ROWS = 512  # rows of full distances recomputed at once to count ranks
 BLOCK_ROWS = 1024  # side of the distance blocks knn computes
+COUNT_ELEMENTS = 2 ** 25  # rows x sources x N comparisons held at once when counting ranks
 
 
 @dataclass
@@ -54,15 +55,6 @@ def squared_norms(x: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(x, dim=1) ** 2
 
 
-def squared_distance_rows(x: torch.Tensor, norms: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Squared distances from x[rows] to every point, with each row's own point set to +inf
-    (`norms` = |x_i|^2)."""
-    d2 = torch.addmm(norms[rows, None] + norms[None, :], x[rows], x.T, alpha=-2.0)
-    d2.clamp_(min=0.0)
-    d2[torch.arange(len(rows)), rows] = float("inf")
-    return d2
-
-
 def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
     """rank = 1 + #{j != i : d(i, j) < d(i, neighbours[s, i])}, (S, rows), from distance rows."""
     thresholds = d2.gather(1, torch.as_tensor(neighbours.T.copy()))  # (rows, S)
@@ -94,21 +86,51 @@ class _RunningNearest:
                           np.hstack([np.arange(n)[:, None], index.numpy()]))
 
 
-class _RowBlocks:
-    """x's row blocks and the products x_a x_b^T between them. Float32 blocks are held in
-    oneDNN's layout where torch has it: its fp32 GEMM is IEEE like MKL's and, on AMD CPUs
-    (where MKL takes its slower path), about twice as fast (benchmarks/geometry.py)."""
+def _gemm_operand(x: torch.Tensor) -> torch.Tensor:
+    """x in oneDNN's layout where torch has it (float32): its fp32 GEMM is IEEE like MKL's and,
+    on AMD CPUs (where MKL takes its slower path), about twice as fast (benchmarks/geometry.py)."""
+    return x.to_mkldnn() if x.dtype == torch.float32 and torch.backends.mkldnn.is_available() else x
 
-    def __init__(self, x: torch.Tensor, block_rows: int) -> None:
+
+def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a b^T for two `_gemm_operand`s, dense."""
+    return torch._C._nn.mkldnn_linear(a, b).to_dense() if a.is_mkldnn else a @ b.T
+
+
+class _Distances:
+    """Squared Euclidean distances within one point set, |a|^2 + |b|^2 - 2 a.b, clamped at 0,
+    a point's distance to itself +inf. GEMM operands are made on first use and kept."""
+
+    def __init__(self, x: torch.Tensor, block_rows: int = BLOCK_ROWS) -> None:
+        self.x = x
+        self.norms = squared_norms(x)
         n = x.shape[0]
         self.slices = [slice(a, min(a + block_rows, n)) for a in range(0, n, block_rows)]
-        self.onednn = x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-        self.blocks = [x[rows].to_mkldnn() if self.onednn else x[rows] for rows in self.slices]
+        self._blocks: dict[int, torch.Tensor] = {}
+        self._whole: torch.Tensor | None = None
 
-    def product(self, a: int, b: int) -> torch.Tensor:
-        if self.onednn:
-            return torch._C._nn.mkldnn_linear(self.blocks[a], self.blocks[b]).to_dense()
-        return self.blocks[a] @ self.blocks[b].T
+    def _block(self, position: int) -> torch.Tensor:
+        if position not in self._blocks:
+            self._blocks[position] = _gemm_operand(self.x[self.slices[position]])
+        return self._blocks[position]
+
+    def block(self, a: int, b: int) -> torch.Tensor:
+        """Between row blocks a and b (`slices`)."""
+        rows, columns = self.slices[a], self.slices[b]
+        d2 = torch.add(self.norms[rows, None], self.norms[None, columns])
+        d2.sub_(_product(self._block(a), self._block(b)), alpha=2.0).clamp_(min=0.0)
+        if a == b:
+            d2.fill_diagonal_(float("inf"))
+        return d2
+
+    def rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """From the points `rows` to every point."""
+        if self._whole is None:
+            self._whole = _gemm_operand(self.x)
+        d2 = torch.add(self.norms[rows, None], self.norms[None, :])
+        d2.sub_(_product(_gemm_operand(self.x[rows]), self._whole), alpha=2.0).clamp_(min=0.0)
+        d2[torch.arange(len(rows)), rows] = float("inf")
+        return d2
 
 
 def knn(x: np.ndarray | torch.Tensor, k: int, block_rows: int = BLOCK_ROWS,
@@ -120,15 +142,11 @@ def knn(x: np.ndarray | torch.Tensor, k: int, block_rows: int = BLOCK_ROWS,
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
-    norms = squared_norms(t)
     running = _RunningNearest(n, k)
-    blocks = _RowBlocks(t, block_rows)
-    for a, rows in enumerate(blocks.slices):
-        for b, columns in enumerate(blocks.slices[a:], start=a):
-            d2 = torch.add(norms[rows, None], norms[None, columns]).sub_(blocks.product(a, b), alpha=2.0)
-            d2.clamp_(min=0.0)
-            if a == b:
-                d2.fill_diagonal_(float("inf"))
+    distances = _Distances(t, block_rows)
+    for a, rows in enumerate(distances.slices):
+        for b, columns in enumerate(distances.slices[a:], start=a):
+            d2 = distances.block(a, b)
             running.update(rows, d2, columns.start)
             if a != b:
                 running.update(columns, d2.T, rows.start)
@@ -195,7 +213,8 @@ def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: Points | 
     spaces A) in the target space B: 1 + the number of j != i with d_B(i, j) < d_B(i, nn_A(i)).
 
     Read from B's neighbour list where nn_A(i) is in it; otherwise counted from recomputed
-    distance rows of the points that need them, never more than `chunk_rows` rows at once.
+    distance rows of the points that need them, never more than `chunk_rows` rows at once
+    (fewer when many sources would make the comparison temporary large).
     `target_x` may be a loader, called only when some rank is not in the list."""
     sources = np.atleast_2d(sources)
     match = target.indices[None, :, 1:] == sources[:, :, None]  # (S, N, k)
@@ -203,11 +222,11 @@ def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: Points | 
     ranks = np.where(found, match.argmax(-1) + 1, 0).astype(np.int64)
     missing_rows = np.flatnonzero(~found.all(0))
     if len(missing_rows):
-        t = _as_tensor(target_x() if callable(target_x) else target_x, centre)
-        norms = squared_norms(t)
-        for start in range(0, len(missing_rows), chunk_rows):
-            rows = torch.as_tensor(missing_rows[start:start + chunk_rows])
-            counted = count_closer(squared_distance_rows(t, norms, rows), sources[:, rows.numpy()])
+        distances = _Distances(_as_tensor(target_x() if callable(target_x) else target_x, centre))
+        chunk = max(1, min(chunk_rows, COUNT_ELEMENTS // (len(sources) * len(found[0]))))
+        for start in range(0, len(missing_rows), chunk):
+            rows = torch.as_tensor(missing_rows[start:start + chunk])
+            counted = count_closer(distances.rows(rows), sources[:, rows.numpy()])
             block = ranks[:, rows.numpy()]
             ranks[:, rows.numpy()] = np.where(block == 0, counted, block)
     return ranks

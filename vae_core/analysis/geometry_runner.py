@@ -142,6 +142,8 @@ def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
         with temporary_store_folder() as folder:
             network, store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
             results[epoch] = layer_geometry(store, k=config.k)
+        if epoch != max(model.uris):  # neighbour lists serve the cross-size matrices: last epoch only
+            results[epoch].neighbours.clear()
         metrics = results[epoch].metrics()
         if decodes(network):
             samples = prior_samples(network, points, len(points), config.seed).numpy()
@@ -170,10 +172,9 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
         epoch, uri = max(target.uris.items())
         with temporary_store_folder() as folder:
             _, store, _ = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
-            for source in sources:
-                matrix = cross_imbalance(finals[source.label].nearest(), store,
-                                         finals[target.label].neighbours)
-                matrices[f"{source.label}->{target.label}"] = matrix.tolist()
+            found = cross_imbalance({m.label: finals[m.label].nearest() for m in sources}, store,
+                                    finals[target.label].neighbours)
+            matrices.update({f"{label}->{target.label}": matrix.tolist() for label, matrix in found.items()})
     return matrices
 
 

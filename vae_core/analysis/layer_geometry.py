@@ -23,8 +23,6 @@ from vae_core.analysis.geometry import (
 )
 from vae_core.analysis.representations import LayerStore
 
-KEPT_NEIGHBOURS = 8  # neighbours kept per layer for later cross-network comparisons
-
 
 @dataclass
 class LayerGeometry:
@@ -47,10 +45,6 @@ class LayerGeometry:
 
     def nearest(self) -> dict[str, np.ndarray]:
         return {layer: nb.nearest for layer, nb in self.neighbours.items()}
-
-
-def _truncate(nb: Neighbours, k: int) -> Neighbours:
-    return Neighbours(nb.distances[:, :k + 1].copy(), nb.indices[:, :k + 1].copy())
 
 
 def _sources(layers: list[str]) -> dict[str, list[str]]:
@@ -92,14 +86,19 @@ def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gri
         to_last={s: delta[(s, last)] if s != last else 2.0 / n for s in layers},
         forward={a: delta[(a, b)] for a, b in zip(layers[:-1], layers[1:])},
         backward={a: delta[(b, a)] for a, b in zip(layers[:-1], layers[1:])},
-        neighbours={layer: _truncate(nb, KEPT_NEIGHBOURS) for layer, nb in neighbours.items()})
+        neighbours=neighbours)
 
 
-def cross_imbalance(sources: dict[str, np.ndarray], target: LayerStore,
-                    target_neighbours: dict[str, Neighbours]) -> np.ndarray:
-    """Matrix Delta(source layer i -> target layer j) between two networks on the same points."""
-    source_layers = list(sources)
-    stacked = np.stack([sources[s] for s in source_layers])
-    columns = [information_imbalance(neighbour_ranks(stacked, target_neighbours[layer], x, centre=False))
-               for layer, x in target.items(centred=True)]
-    return np.stack(columns, axis=1)
+def cross_imbalance(sources: dict[str, dict[str, np.ndarray]], target: LayerStore,
+                    target_neighbours: dict[str, Neighbours]) -> dict[str, np.ndarray]:
+    """Per source network, the matrix Delta(its layer i -> the target's layer j), on the same
+    points (`sources`: network -> layer -> nearest neighbours). One pass over the target's
+    layers serves every source network."""
+    rows = [(label, layer) for label, layers in sources.items() for layer in layers]
+    stacked = np.stack([sources[label][layer] for label, layer in rows])
+    columns = [information_imbalance(neighbour_ranks(stacked, target_neighbours[layer],
+                                                     lambda layer=layer: target.load(layer, centred=True),
+                                                     centre=False))
+               for layer in target.layers]
+    matrix = np.stack(columns, axis=1)
+    return {label: matrix[[i for i, (owner, _) in enumerate(rows) if owner == label]] for label in sources}
