@@ -177,3 +177,34 @@ def test_mlflow_run_analyze_entry_point(workdir: Path, trained: dict[int, str]) 
     assert done.returncode == 0, done.stderr[-3000:]
     ids = json.loads((workdir / "entry" / "ids.json").read_text())
     assert list(ids) == ["3"] and sorted(ids["3"], key=int) == ["0", "1"]
+
+
+def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: dict[int, str],
+                                                        analysed: tuple[dict, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after two of the four checkpoints, the same command computes only the other two
+    and writes the uninterrupted analysis's tables; a changed setting computes all again."""
+    from vae_core.analysis import geometry_runner
+
+    real, calls, kill = geometry_runner.layer_geometry, [], [True]
+
+    def interrupted(store: object, k: int) -> object:
+        calls.append(k)
+        if kill[0] and len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(store, k=k)
+
+    monkeypatch.setattr(geometry_runner, "layer_geometry", interrupted)
+    config = GeometryConfig(models=[trained[2], trained[3]], n_points=N_POINTS, layers=MLP_LAYERS, k=16)
+    with pytest.raises(KeyboardInterrupt):
+        run_geometry(config, workdir / "out")
+    kill[0] = False
+    calls.clear()
+    tables = run_geometry(config, workdir / "out")
+    assert len(calls) == 2
+    expected, _ = analysed
+    assert tables == expected
+    calls.clear()
+    config.k = 12
+    assert run_geometry(config, workdir / "out_k12")["geometry"]["k"] == 12
+    assert calls == [12] * 4

@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from torch import nn
 
+from vae_core.analysis.geometry_cache import GeometryCache, cache_key, points_digest
 from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance, layer_geometry
 from vae_core.analysis.representations import (
     LayerStore,
@@ -35,10 +36,11 @@ from vae_core.experiment import ExperimentConfig, load_data
 from vae_core.plots.geometry import geometry_figures
 from vae_core.tracking.models import EPOCH_TAG, load_model, run_checkpoints
 from vae_core.tracking.queries import metric_history
-from vae_core.tracking.store import configure_tracking, git_commit, take_outer_run_id
+from vae_core.tracking.store import configure_tracking, git_commit, project_root, take_outer_run_id
 
 FD_METRIC = f"sample_quality.{SCORE}"
 KL_METRIC = "val/kl"
+CACHE_FOLDER = Path(".vae_state") / "geometry"  # under the project root, beside training's resume state
 
 
 @dataclass
@@ -136,24 +138,38 @@ def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
                   reference: tuple[np.ndarray, np.ndarray], client: MlflowClient, run_id: str
                   ) -> tuple[dict[int, LayerGeometry], dict[int, float], dict[str, str]]:
     """Geometry of every checkpoint and, where the network decodes, fd_pixel of as many prior
-    samples as points against the points' moments `reference`; logged to run_id by epoch."""
+    samples as points against the points' moments `reference`; logged to run_id by epoch.
+    Checkpoints finished by an earlier run of the same analysis are read from the cache."""
+    cache = GeometryCache(project_root() / CACHE_FOLDER)
+    settings = {"latent": config.latent, "layers": config.layers, "k": config.k, "seed": config.seed}
+    digest = points_digest(points)
     results, scores, spec = {}, {}, {}
     for epoch, uri in model.uris.items():
-        with temporary_store_folder() as folder:
-            network, store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
-            results[epoch] = layer_geometry(store, k=config.k)
-        if epoch != max(model.uris):  # neighbour lists serve the cross-size matrices: last epoch only
-            results[epoch].neighbours.clear()
+        last = epoch == max(model.uris)  # neighbour lists serve the cross-size matrices only
+        key = cache_key(uri, epoch, digest, settings)
+        cached = cache.load(key, with_neighbours=last)
+        if cached:
+            results[epoch], score, spec = cached
+        else:
+            with temporary_store_folder() as folder:
+                network, store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
+                results[epoch] = layer_geometry(store, k=config.k)
+            if not last:
+                results[epoch].neighbours.clear()
+            score = None
+            if decodes(network):
+                samples = prior_samples(network, points, len(points), config.seed).numpy()
+                score = frechet_distance(*moments(samples), *reference)
+            cache.save(key, results[epoch], score, spec)
         metrics = results[epoch].metrics()
-        if decodes(network):
-            samples = prior_samples(network, points, len(points), config.seed).numpy()
-            scores[epoch] = metrics[FD_METRIC] = frechet_distance(*moments(samples), *reference)
+        if score is not None:
+            scores[epoch] = metrics[FD_METRIC] = score
         now = int(time.time() * 1000)
         client.log_batch(run_id, metrics=[Metric(name, value, now, epoch) for name, value in metrics.items()],
                          synchronous=True)
-        print(f"geometry: model {model.label} epoch {epoch}: "
+        print(f"geometry: model {model.label} epoch {epoch}{' (cached)' if cached else ''}: "
               f"ID {[round(v, 1) for v in results[epoch].ids.values()]}"
-              + (f", {SCORE} {scores[epoch]:.4g}" if epoch in scores else ""), flush=True)
+              + (f", {SCORE} {score:.4g}" if score is not None else ""), flush=True)
     return results, scores, spec
 
 
