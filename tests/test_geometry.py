@@ -91,3 +91,14 @@ def test_imbalance_limits() -> None:
     assert information_imbalance(neighbour_ranks(nb_a.nearest[None], nb_a, a)[0]) == 2 / 500
     independent = information_imbalance(neighbour_ranks(nb_a.nearest[None], knn(b, 10), b)[0])
     assert independent == pytest.approx(1.0, abs=0.1)
+
+
+def test_onednn_and_plain_products_find_the_same_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vae_core.analysis import geometry
+
+    x = np.random.default_rng(7).normal(size=(700, 300)).astype(np.float32)
+    fast = knn(x, 30, block_rows=256)
+    monkeypatch.setattr(geometry, "ONEDNN", False)
+    plain = knn(x, 30, block_rows=256)
+    np.testing.assert_array_equal(fast.indices, plain.indices)
+    np.testing.assert_allclose(fast.distances, plain.distances, rtol=1e-5)

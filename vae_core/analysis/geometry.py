@@ -86,10 +86,13 @@ class _RunningNearest:
                           np.hstack([np.arange(n)[:, None], index.numpy()]))
 
 
+ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch._C._nn, "mkldnn_linear")
+
+
 def _gemm_operand(x: torch.Tensor) -> torch.Tensor:
     """x in oneDNN's layout where torch has it (float32): its fp32 GEMM is IEEE like MKL's and,
     on AMD CPUs (where MKL takes its slower path), about twice as fast (benchmarks/geometry.py)."""
-    return x.to_mkldnn() if x.dtype == torch.float32 and torch.backends.mkldnn.is_available() else x
+    return x.to_mkldnn() if ONEDNN and x.dtype == torch.float32 else x
 
 
 def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
