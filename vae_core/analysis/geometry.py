@@ -32,10 +32,6 @@ class Neighbours:
     indices: np.ndarray
 
     @property
-    def n_points(self) -> int:
-        return self.distances.shape[0]
-
-    @property
     def nearest(self) -> np.ndarray:
         return self.indices[:, 1]
 
@@ -241,8 +237,3 @@ def information_imbalance(ranks: np.ndarray) -> np.ndarray | float:
     value = ranks.mean(-1) * 2.0 / ranks.shape[-1]
     return float(value) if np.ndim(value) == 0 else value
 
-
-def imbalance(source_x: np.ndarray, target_x: np.ndarray, k: int = 30) -> float:
-    """Delta(A -> B) for two arrays of the same points (a convenience over the pieces above)."""
-    source, target = knn(source_x, k), knn(target_x, k)
-    return information_imbalance(neighbour_ranks(source.nearest[None], target, target_x)[0])
