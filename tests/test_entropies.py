@@ -11,7 +11,7 @@ import torch
 from scipy import stats
 from torch.distributions import Normal, kl_divergence
 
-from vae_core.analysis.entropies import (
+from vae_core.models.entropies import (
     active_latents,
     decoder_entropy,
     encoder_entropy,

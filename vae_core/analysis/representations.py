@@ -8,7 +8,6 @@ Also what the decoder makes of draws from the prior, for sample-quality scores.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +77,6 @@ class LayerStore:
     def layers(self) -> list[str]:
         return list(self.shapes)
 
-    def items(self, centred: bool = False) -> Iterator[tuple[str, np.ndarray]]:
-        for layer in self.layers:
-            yield layer, self.load(layer, centred)
 
 
 def decodes(model: nn.Module) -> bool:

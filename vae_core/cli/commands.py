@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from vae_core.cli import (
-    analyze,
-    entropies,
-    fetch_data,
-    geometry_report,
-    import_checkpoint,
-    prepare,
-    report,
-    sweep,
-    train,
-)
+from vae_core.cli import analyze, fetch_data, import_checkpoint, report, stage, sweep, train
 
 COMMANDS = {
     "train": (train.register, train.run),
-    "prepare": (prepare.register, prepare.run),
+    "stage": (stage.register, stage.run),
     "report": (report.register, report.run),
-    "fetch-data": (fetch_data.register, fetch_data.run),
-    "entropies": (entropies.register, entropies.run),
     "analyze": (analyze.register, analyze.run),
-    "geometry-report": (geometry_report.register, geometry_report.run),
+    "fetch-data": (fetch_data.register, fetch_data.run),
     "sweep": (sweep.register, sweep.run),
     "sweep-worker": (sweep.register_worker, sweep.run_worker),
     "sweep-report": (sweep.register_report, sweep.run_report),

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
-from vae_core.tracking.store import project_root, take_outer_run_id
+from vae_core.tracking.runs import take_outer_run_id
+from vae_core.tracking.store import project_root
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"n_workers: must be >= 1, got {n_workers}")
     result = run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers)
     if outer_run:
-        from mlflow import MlflowClient
+        from vae_core.tracking.runs import set_tag
 
-        MlflowClient().set_tag(outer_run, "vae.sweep_parent_run_id", result.parent_run_id)
+        set_tag(outer_run, "vae.sweep_parent_run_id", result.parent_run_id)
     summary = asdict(result)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

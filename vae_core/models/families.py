@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
+from pydantic import NonNegativeFloat
 from torch import nn
 
+from vae_core.models.config import ModelConfig
 from vae_core.models.divergences import gaussian_kl
 from vae_core.models.likelihoods import Likelihood
+
+
+class AEConfig(ModelConfig):
+    family: Literal["ae"] = "ae"
+
+    @property
+    def stochastic(self) -> bool:
+        return False
+
+
+class VAEConfig(ModelConfig):
+    """A beta-VAE: the VAE config plus the KL weight (beta = 1: the ELBO)."""
+
+    family: Literal["vae"] = "vae"
+    beta: NonNegativeFloat = 1.0
 
 
 @dataclass
@@ -27,7 +45,12 @@ class ModelOutput:
 
 
 class AutoEncoder(nn.Module):
-    """Deterministic encoder; loss = -log p(x|z) under the chosen likelihood (comparable to a VAE)."""
+    """Deterministic encoder; loss = -log p(x|z) under the chosen likelihood (comparable to a VAE).
+
+    Hooks the trainer uses, all optional for a family to override: `parameter_groups` (named
+    parameters that may get their own learning rate), `after_step` (a constraint applied after
+    each optimiser step), `kl_scale` (what a KL schedule moves) and `step_metrics`.
+    """
 
     family = "ae"
 
@@ -36,6 +59,7 @@ class AutoEncoder(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
+        self.kl_scale = 1.0
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.encoder(x)
@@ -58,10 +82,15 @@ class AutoEncoder(nn.Module):
         loss = recon + self.regulariser_weight() * kl
         return ModelOutput(loss, recon, kl, z, out, self.likelihood.logs())
 
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        mu, _ = self.encode(x)
-        return self.likelihood.mean(self.decoder(mu))
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {}
+
+    def after_step(self) -> None:
+        """Called after every optimiser step."""
+
+    def step_metrics(self, output: ModelOutput) -> dict[str, float]:
+        """What per-step logging records for one training batch."""
+        return {f"step/{name}": float(value.detach()) for name, value in output.terms().items()}
 
 
 class VAE(AutoEncoder):
@@ -81,4 +110,4 @@ class VAE(AutoEncoder):
         return gaussian_kl(mu, logvar)
 
     def regulariser_weight(self) -> float:
-        return self.beta
+        return self.beta * self.kl_scale

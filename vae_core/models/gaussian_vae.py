@@ -11,48 +11,57 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+from pydantic import NonNegativeFloat, model_validator
 from torch import nn
 
-from vae_core.analysis.entropies import (
+from vae_core.models.config import ModelConfig
+from vae_core.models.divergences import gaussian_kl
+from vae_core.models.entropies import (
+    active_latents,
     decoder_entropy,
     encoder_entropy_per_latent,
     entropy_sum,
     gaussian_entropy,
     prior_entropy,
+    relative_gap,
 )
-from vae_core.config import ConfigError, require_choice
-from vae_core.models.divergences import gaussian_kl
 from vae_core.models.families import AutoEncoder, ModelOutput
 from vae_core.models.likelihoods import LOG_2PI, GaussianFixed
 
-VAE_TYPES = ("vae-0", "vae-1", "vae-2", "vae-3", "sigma_z")
 WEIGHT_CONSTRAINTS = ("rescale", "regularize")
 LEARNABLE_PRIOR = ("vae-2",)
 CONSTRAINT_GAMMA = 1.0
 
 
-def validate_gaussian_options(vae_type: str, weight_constraint: str, optimal_variances: bool) -> None:
-    """Refuse the combinations that cannot work, naming the key (called before any run)."""
-    require_choice("vae_type", vae_type, VAE_TYPES)
-    if weight_constraint:
-        require_choice("weight_constraint", weight_constraint, WEIGHT_CONSTRAINTS)
-        if vae_type not in LEARNABLE_PRIOR:
-            raise ConfigError(
-                f"weight_constraint: {weight_constraint!r} only applies to a type with learnable "
-                f"prior variances ({', '.join(LEARNABLE_PRIOR)}); {vae_type} has a fixed standard "
+class GaussianVAEConfig(ModelConfig):
+    """S4's Gaussian VAE: which variances are learned, the constraint VAE-2 needs, and beta."""
+
+    family: Literal["gaussian_vae"] = "gaussian_vae"
+    likelihood: str = "gaussian_learned"
+    vae_type: Literal["vae-0", "vae-1", "vae-2", "vae-3", "sigma_z"] = "vae-1"
+    weight_constraint: Literal["", "rescale", "regularize"] = ""
+    optimal_variances: bool = False  # sigma^2 (and alpha^2) set to their per-batch optimum
+    beta: NonNegativeFloat = 1.0
+
+    @model_validator(mode="after")
+    def _combinations(self) -> GaussianVAEConfig:
+        """Refuse the combinations that cannot work, naming the key (before any run)."""
+        if self.weight_constraint and self.vae_type not in LEARNABLE_PRIOR:
+            raise ValueError(
+                f"weight_constraint: {self.weight_constraint!r} only applies to a type with learnable "
+                f"prior variances ({', '.join(LEARNABLE_PRIOR)}); {self.vae_type} has a fixed standard "
                 f"prior, so leave weight_constraint empty")
-    elif vae_type in LEARNABLE_PRIOR:
-        raise ConfigError(
-            f"weight_constraint: {vae_type} learns the prior variances and needs a constraint on the "
-            f"decoder's first layer; allowed values: {', '.join(WEIGHT_CONSTRAINTS)}")
-    if optimal_variances and vae_type == "sigma_z":
-        raise ConfigError("optimal_variances: sigma_z outputs sigma^2(z) from a network, which has no "
-                          "per-batch closed-form optimum; allowed with vae-1, vae-2, vae-3")
-    if optimal_variances and vae_type == "vae-0":
-        raise ConfigError("optimal_variances: vae-0 keeps sigma^2 = 1 fixed; allowed with vae-1, "
-                          "vae-2, vae-3")
+        if not self.weight_constraint and self.vae_type in LEARNABLE_PRIOR:
+            raise ValueError(
+                f"weight_constraint: {self.vae_type} learns the prior variances and needs a constraint "
+                f"on the decoder's first layer; allowed values: {', '.join(WEIGHT_CONSTRAINTS)}")
+        if self.optimal_variances and self.vae_type in ("sigma_z", "vae-0"):
+            raise ValueError(f"optimal_variances: {self.vae_type} has no learned variance with a "
+                             f"per-batch closed-form optimum; allowed with vae-1, vae-2, vae-3")
+        return self
 
 
 @dataclass
@@ -73,7 +82,7 @@ class EntropyOutput(ModelOutput):
 
 
 class GaussianVAE(AutoEncoder):
-    """One class for all S4 types; `kl_weight` is what KL annealing moves (1 = the ELBO)."""
+    """One class for all S4 types; the KL weight is beta times the schedule's `kl_scale`."""
 
     family = "gaussian_vae"
 
@@ -81,12 +90,11 @@ class GaussianVAE(AutoEncoder):
                  sample_shape: tuple[int, ...], sigma: float = 1.0, beta: float = 1.0,
                  weight_constraint: str = "", optimal_variances: bool = False,
                  var_decoder: nn.Module | None = None) -> None:
-        validate_gaussian_options(vae_type, weight_constraint, optimal_variances)
         super().__init__(encoder, decoder, GaussianFixed(1.0))  # its mean() is the identity
         self.vae_type = vae_type
         self.weight_constraint = weight_constraint
         self.optimal_variances = optimal_variances
-        self.kl_weight = beta
+        self.beta = beta
         self.data_dim = math.prod(sample_shape)
         log_var = torch.tensor(2 * math.log(sigma))
         if vae_type == "vae-0":
@@ -105,11 +113,19 @@ class GaussianVAE(AutoEncoder):
         if weight_constraint == "rescale":
             self.apply_weight_constraint()
 
+    @property
+    def kl_weight(self) -> float:
+        return self.beta * self.kl_scale
+
     # -- the variances ----------------------------------------------------------------------
-    def variance_parameters(self) -> list[nn.Parameter]:
-        """The learned decoder and prior variances (they may get their own learning rate)."""
-        return [p for name, p in self.named_parameters(recurse=False)
-                if name in ("dec_log_var", "prior_log_var")]
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The learned decoder and prior variances, which may get their own learning rate."""
+        variances = [p for name, p in self.named_parameters(recurse=False)
+                     if name in ("dec_log_var", "prior_log_var")]
+        return {"variances": variances} if variances else {}
+
+    def after_step(self) -> None:
+        self.apply_weight_constraint()
 
     def constrained_layer(self) -> nn.Linear:
         """The decoder's first linear layer, whose columns W_h the constraint acts on."""
@@ -186,7 +202,13 @@ class GaussianVAE(AutoEncoder):
         logs["alpha2_mean"] = float(self.prior_log_var.detach().exp().mean())
         return logs
 
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        nu, _ = self.encode(x)
-        return self.decoder(nu)
+    def step_metrics(self, output: EntropyOutput) -> dict[str, float]:
+        """S4's per-step record: the ELBO, the three entropies, their sum and gap, per-latent H_enc."""
+        elbo, total = float(output.elbo.detach()), float(output.entropy_sum.detach())
+        per_latent = output.enc_entropy_per_latent.detach()
+        metrics = {"step/elbo": elbo, "step/entropy_sum": total, "step/h_dec": float(output.h_dec),
+                   "step/h_enc": float(output.h_enc), "step/h_prior": float(output.h_prior),
+                   "step/rel_gap": relative_gap(elbo, total, elbo), "step/beta": self.kl_weight,
+                   "step/active_latents": float(active_latents(per_latent))}
+        metrics.update({f"step/h_enc_latent_{h}": float(v) for h, v in enumerate(per_latent)})
+        return metrics

@@ -8,13 +8,25 @@ streaming and verification experiments, where the ELBO must be compared with the
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
+from pydantic import PositiveFloat
 from torch import nn
 
-from vae_core.analysis.entropies import gaussian_entropy
+from vae_core.models.config import ModelConfig
+from vae_core.models.entropies import gaussian_entropy
+from vae_core.models.families import ModelOutput
 
 LOG_2PI = math.log(2 * math.pi)
+
+
+class LinearVAEConfig(ModelConfig):
+    """The linear VAE has no architecture or likelihood to choose: only its size and init scale."""
+
+    family: Literal["linear_vae"] = "linear_vae"
+    likelihood: Literal["gaussian_learned"] = "gaussian_learned"
+    init_scale: PositiveFloat = 0.1
 
 
 class LinearVAE(nn.Module):
@@ -38,6 +50,15 @@ class LinearVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.b) @ self.V.T
+
+    def forward(self, x: torch.Tensor) -> ModelOutput:
+        """The trainer's view: loss = -ELBO in closed form, split into reconstruction and KL."""
+        x = x.flatten(1)
+        nu = self.encode(x)
+        kl = self._kl(nu)
+        elbo = self.elbo(x)
+        return ModelOutput(loss=-elbo.mean(), recon=(-elbo - kl).mean(), kl=kl.mean(), z=nu,
+                           out=nu @ self.W.T + self.b)
 
     def _kl(self, nu: torch.Tensor) -> torch.Tensor:
         return 0.5 * (nu.pow(2) + self.enc_log_var.exp() - 1.0 - self.enc_log_var).sum(1)

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vae_core.analysis.entropies import ACTIVE_THRESHOLD, LOG_2PI_E
+from vae_core.models.entropies import ACTIVE_THRESHOLD, LOG_2PI_E
 from vae_core.plots import finished
 
 

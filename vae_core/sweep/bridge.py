@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow
 import optuna
-from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from vae_core.data import DatasetSplits
 from vae_core.experiment import train_one
 from vae_core.sweep.search import suggest
 from vae_core.sweep.spec import StudySpec
+from vae_core.tracking import sweep_runs
 from vae_core.training import Callback, StopTraining
 
 STUDY_TAG = "optuna.study_name"
@@ -40,9 +39,9 @@ class TrialCallback(Callback):
         self.report = report
 
     def on_train_start(self, trainer) -> None:
-        run = mlflow.active_run()
-        if run is not None:
-            self.trial.set_user_attr(RUN_ATTR, run.info.run_id)
+        run_id = sweep_runs.active_run_id()
+        if run_id is not None:
+            self.trial.set_user_attr(RUN_ATTR, run_id)
 
     def on_epoch_end(self, trainer, epoch: int, metrics: dict[str, float]) -> None:
         if not self.report or self.metric not in metrics:
@@ -77,14 +76,6 @@ def grid_point_taken(trial: optuna.Trial) -> bool:
                for t in storage.get_all_trials(trial.study._study_id, deepcopy=False))
 
 
-def final_values(run_id: str, metrics: list[str]) -> list[float]:
-    logged = MlflowClient().get_run(run_id).data.metrics
-    missing = [m for m in metrics if m not in logged]
-    if missing:
-        raise RuntimeError(f"run {run_id} never logged {missing}; it logged {sorted(logged)}")
-    return [logged[m] for m in metrics]
-
-
 def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, experiment_id: str):
     """The function each worker hands to study.optimize."""
     metrics = [o.metric for o in spec.objectives]
@@ -110,12 +101,11 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
             run_id = run_id or trial.user_attrs.get(RUN_ATTR)
             if run_id:
                 state = {"finished": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
-                MlflowClient().set_tag(run_id, STATE_TAG, state)
-                MlflowClient().set_tag(run_id, TRIAL_TAG, str(trial.number))
+                sweep_runs.set_tags(run_id, {STATE_TAG: state, TRIAL_TAG: str(trial.number)})
         trial.set_user_attr(RUN_ATTR, run_id)
         if status == "stopped":
             raise optuna.TrialPruned()
-        values = final_values(run_id, metrics)
+        values = sweep_runs.final_values(run_id, metrics)
         return values[0] if len(values) == 1 else tuple(values)
 
     return objective

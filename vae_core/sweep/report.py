@@ -8,13 +8,14 @@ from pathlib import Path
 import optuna
 import pandas as pd
 from matplotlib.figure import Figure
-from mlflow import MlflowClient
 
 from vae_core.config import ConfigError
 from vae_core.plots.sweep import history_figure, importance_figure, pareto_figure, slice_figure
 from vae_core.sweep.runner import PARENT_ATTR
 from vae_core.sweep.spec import StudySpec
 from vae_core.sweep.storage import find_study, open_storage, redact
+from vae_core.tracking import sweep_runs
+from vae_core.tracking.records import log_figure
 
 
 def load_existing_study(spec: StudySpec, url: str) -> optuna.Study:
@@ -56,14 +57,13 @@ def write_report(spec: StudySpec, url: str, out_dir: Path | None = None) -> dict
     if trials.empty or not (trials["state"] == "COMPLETE").any():
         raise ConfigError(f"study: {spec.study!r} has no completed trial to report on yet")
     parent = study.user_attrs[PARENT_ATTR]
-    client = MlflowClient()
     folder = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="sweep-report-"))
     folder.mkdir(parents=True, exist_ok=True)
     trials.to_csv(folder / "trials.csv", index=False)
-    client.log_artifact(parent, str(folder / "trials.csv"), "report")
+    sweep_runs.log_file(parent, str(folder / "trials.csv"), "report")
     written = {"trials.csv": str(folder / "trials.csv")}
     for name, figure in report_figures(study, spec, trials).items():
         figure.savefig(folder / name, dpi=110)
-        client.log_figure(parent, figure, f"report/{name}")
+        log_figure(parent, figure, f"report/{name}")
         written[name] = str(folder / name)
     return written

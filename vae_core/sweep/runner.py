@@ -16,21 +16,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import optuna
 import torch
-from mlflow import MlflowClient
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
 from vae_core.config import ConfigError
 from vae_core.data import DatasetSplits
-from vae_core.experiment import KIND_TAG, check_models_fit, load_data
+from vae_core.experiment import check_models_fit, load_data
 from vae_core.sweep.bridge import STUDY_TAG, make_objective
 from vae_core.sweep.search import build_pruner, build_sampler
 from vae_core.sweep.spec import StudySpec
 from vae_core.sweep.storage import default_storage_url, find_study, open_storage, redact
-from vae_core.tracking.store import configure_tracking, git_commit, project_root
+from vae_core.tracking import sweep_runs
+from vae_core.tracking.store import configure_tracking, project_root
 from vae_core.training import NonFiniteLossError
 
 PARENT_ATTR = "mlflow_parent_run_id"
@@ -90,25 +89,18 @@ def check_trials_fit(spec: StudySpec, data: DatasetSplits) -> None:
 
 def parent_run(spec: StudySpec, study: optuna.Study, url: str, data: DatasetSplits) -> tuple[str, str]:
     """The study's one parent run (created once, found again on restart): (run id, experiment id)."""
-    experiment = mlflow.set_experiment(spec.study)
-    client = MlflowClient()
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id:
-        client.update_run(run_id, status="RUNNING")
-        return run_id, client.get_run(run_id).info.experiment_id
-    run = client.create_run(experiment.experiment_id, run_name=f"sweep-{spec.study}", tags={
-        STUDY_TAG: spec.study, KIND_TAG: "sweep_parent", "study": spec.study,
-        "dataset": spec.base.get("dataset", "digits"), "git_commit": git_commit(),
-        "dataset_fingerprint": data.fingerprint(), "optuna.storage": redact(url)})
-    client.log_batch(run.info.run_id, params=[
-        mlflow.entities.Param(k, str(v)[:6000]) for k, v in {
-            "sampler": spec.sampler, "pruner": spec.pruner, "seed": spec.seed,
-            "objectives": ",".join(f"{o.metric}:{o.direction}" for o in spec.objectives),
-            "n_trials": spec.budget(), "timeout_s": spec.timeout_s,
-            "space": json.dumps(spec.source.get("space"), default=str)}.items()])
-    client.log_dict(run.info.run_id, spec.source, "study/sweep.yaml")
-    study.set_user_attr(PARENT_ATTR, run.info.run_id)
-    return run.info.run_id, experiment.experiment_id
+        return run_id, sweep_runs.reopen_parent(run_id)
+    tags = {STUDY_TAG: spec.study, "dataset": spec.base.get("dataset", "digits"),
+            "dataset_fingerprint": data.fingerprint(), "optuna.storage": redact(url)}
+    params = {"sampler": spec.sampler, "pruner": spec.pruner, "seed": spec.seed,
+              "objectives": ",".join(f"{o.metric}:{o.direction}" for o in spec.objectives),
+              "n_trials": spec.budget(), "timeout_s": spec.timeout_s,
+              "space": json.dumps(spec.source.get("space"), default=str)}
+    run_id, experiment_id = sweep_runs.create_parent(spec.study, tags, params, spec.source)
+    study.set_user_attr(PARENT_ATTR, run_id)
+    return run_id, experiment_id
 
 
 def settle_stale_trials(study: optuna.Study, spec: StudySpec) -> int:
@@ -197,7 +189,7 @@ def count_states(study: optuna.Study) -> dict[str, int]:
 def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: int | None = None,
               register: bool = True) -> SweepResult:
     """Validate, open or continue the study, run its workers, register the champion."""
-    from vae_core.tracking.registry import register_study_champions
+    from vae_core.sweep.champions import register_study_champions
 
     url = storage_url(spec, storage)
     n_workers = n_workers or spec.n_workers
@@ -206,15 +198,14 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     configure_tracking()
     study = open_study(spec, url)
     parent_id, experiment_id = parent_run(spec, study, url, data)
-    client = MlflowClient()
     try:
         settle_stale_trials(study, spec)
         run_workers(spec_path, spec, url, parent_id, experiment_id, n_workers)
     except BaseException:
-        client.set_terminated(parent_id, "KILLED")
+        sweep_runs.terminate(parent_id, "KILLED")
         raise
     # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
     finished = not budget_left(study, spec) or spec.timeout_s is not None
     registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
-    client.set_terminated(parent_id, "FINISHED" if finished else "KILLED")
+    sweep_runs.terminate(parent_id, "FINISHED" if finished else "KILLED")
     return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)

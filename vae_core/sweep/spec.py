@@ -8,8 +8,7 @@ constraints, objective metrics against the metrics the trainer logs.
 from __future__ import annotations
 
 import math
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,11 @@ from vae_core.config import (
     require_choice,
     require_float,
     require_int,
+    typed,
 )
-from vae_core.experiment import ExperimentConfig
+from vae_core.experiment import DataConfig, ExperimentConfig, all_flat_keys
+from vae_core.models import FAMILIES
+from vae_core.training import TrainerConfig
 
 # What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the
 # family's own per-step logs.
@@ -33,7 +35,7 @@ PRUNERS = ("none", "median", "hyperband")
 DIRECTIONS = ("minimize", "maximize")
 DIMENSION_KINDS = ("grid", "float", "int", "choices")
 # A trial trains one latent size; `latent_sizes` (a list) is what plain training loops over.
-SEARCHABLE = tuple(f.name for f in fields(ExperimentConfig) if f.name != "latent_sizes") + ("latent_size",)
+SEARCHABLE = tuple(k for k in all_flat_keys() if k != "latent_sizes") + ("latent_size",)
 STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
               "storage", "heartbeat_s", "register_alias")
 
@@ -96,13 +98,17 @@ class StudySpec:
         values = {**self.base, **params}
         values["latent_sizes"] = [values.pop("latent_size", 2)]
         values["study"] = self.study
-        return ExperimentConfig.from_dict(values)
+        return typed(ExperimentConfig, values, "trial")
 
 
-def _field_kinds() -> dict[str, type]:
-    hints = typing.get_type_hints(ExperimentConfig)
-    kinds = {f.name: hints[f.name] for f in fields(ExperimentConfig)}
-    kinds["latent_size"] = int
+def _field_kinds() -> dict[str, Any]:
+    """The type of every searchable key, read off the typed configs (a dict of annotations)."""
+    kinds: dict[str, Any] = {"latent_size": int}
+    owners = [DataConfig, TrainerConfig, *(family.config for family in FAMILIES.values())]
+    for owner in owners:
+        for name, info in owner.model_fields.items():
+            kinds.setdefault(name, info.annotation)
+    kinds.update(study=str, model=str)
     return kinds
 
 

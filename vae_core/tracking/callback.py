@@ -1,21 +1,31 @@
-"""The trainer's MLflow callback: batched per-epoch metrics, checkpoints as logged models, figures.
+"""The trainer's MLflow callbacks: batched per-epoch metrics, checkpoints as logged models,
+figures, and per-step metrics every n steps sent once per epoch.
 
-Idempotent across a resume: it reads what the run already holds and never logs a step twice.
+Idempotent across a resume: each reads what the run already holds and never logs a step twice.
 """
 
 from __future__ import annotations
 
 import time
 
+import torch
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
+from vae_core.models.families import ModelOutput
 from vae_core.plots.training import loss_curves_figure
-from vae_core.tracking.models import log_checkpoint, logged_checkpoint_epochs
+from vae_core.tracking.checkpoints import log_checkpoint, run_checkpoints
+from vae_core.tracking.history import logged_steps, series
 from vae_core.training.callbacks import Callback
 from vae_core.training.trainer import Trainer
 
 WATCHED_METRIC = "val/loss"
+LOG_BATCH_LIMIT = 1000  # MLflow's most metrics per log_batch call
+
+
+def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
+    for start in range(0, len(metrics), LOG_BATCH_LIMIT):
+        client.log_batch(run_id, metrics=metrics[start:start + LOG_BATCH_LIMIT], synchronous=True)
 
 
 class MlflowCallback(Callback):
@@ -26,16 +36,14 @@ class MlflowCallback(Callback):
         self.checkpoint_epochs: set[int] = set()
 
     def on_train_start(self, trainer: Trainer) -> None:
-        history = self.client.get_metric_history(self.run_id, WATCHED_METRIC)
-        self.logged_epochs = {m.step for m in history}
-        self.checkpoint_epochs = logged_checkpoint_epochs(self.run_id)
+        self.logged_epochs = logged_steps(self.run_id, WATCHED_METRIC)
+        self.checkpoint_epochs = set(run_checkpoints(self.run_id))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
         if epoch in self.logged_epochs:
             return
         now = int(time.time() * 1000)
-        batch = [Metric(name, float(value), now, epoch) for name, value in metrics.items()]
-        self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
+        log_metrics(self.client, self.run_id, [Metric(k, float(v), now, epoch) for k, v in metrics.items()])
         self.logged_epochs.add(epoch)
 
     def on_checkpoint(self, trainer: Trainer, epoch: int) -> None:
@@ -47,9 +55,41 @@ class MlflowCallback(Callback):
     def on_train_end(self, trainer: Trainer, status: str) -> None:
         if status == "failed":
             return
-        history = self.client.get_metric_history(self.run_id, "train/loss")
-        val = self.client.get_metric_history(self.run_id, WATCHED_METRIC)
-        figure = loss_curves_figure(
-            {"train": {m.step: m.value for m in history}, "val": {m.step: m.value for m in val}},
-            title=f"run {self.run_id[:8]}")
+        curves = {"train": series(self.run_id, "train/loss").to_dict(),
+                  "val": series(self.run_id, WATCHED_METRIC).to_dict()}
+        figure = loss_curves_figure(curves, title=f"run {self.run_id[:8]}")
         self.client.log_figure(self.run_id, figure, "figures/loss_curves.png")
+
+
+class StepMetricsCallback(Callback):
+    """The model's `step_metrics` every `log_every_steps` optimiser steps, buffered and sent once
+    per epoch (one batched call, not one per step)."""
+
+    def __init__(self, run_id: str, every: int) -> None:
+        self.run_id = run_id
+        self.every = every
+        self.client = MlflowClient()
+        self.buffer: list[Metric] = []
+        self.last_logged = 0
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        steps = logged_steps(self.run_id, "step/loss") | logged_steps(self.run_id, "step/elbo")
+        self.last_logged = max(steps, default=0)
+
+    def on_step_end(self, trainer: Trainer, step: int, batch: torch.Tensor, output: ModelOutput) -> None:
+        if step % self.every or step <= self.last_logged:
+            return
+        now = int(time.time() * 1000)
+        self.buffer += [Metric(k, v, now, step) for k, v in trainer.model.step_metrics(output).items()]
+
+    def flush(self) -> None:
+        log_metrics(self.client, self.run_id, self.buffer)
+        if self.buffer:
+            self.last_logged = max(m.step for m in self.buffer)
+        self.buffer = []
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
+        self.flush()
+
+    def on_train_end(self, trainer: Trainer, status: str) -> None:
+        self.flush()

@@ -1,5 +1,5 @@
 """Checkpoints made elsewhere: fetched with `dvc import-url` (so DVC tracks where they came
-from), rebuilt from their self-describing dict {spec, sample_shape, state_dict}, logged as an
+from), rebuilt from their self-describing dict {model_config, sample_shape, state_dict}, logged as an
 MLflow model and registered as a version."""
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import yaml
 from torch import nn
 
 from vae_core.config import ConfigError
-from vae_core.models import ModelSpec, build_model
-from vae_core.tracking.models import log_checkpoint
+from vae_core.tracking.checkpoints import log_checkpoint, rebuild
 from vae_core.tracking.registry import register_logged_model
 
-CHECKPOINT_KEYS = ("spec", "sample_shape", "state_dict")
+CHECKPOINT_KEYS = ("model_config", "sample_shape", "state_dict")
 IMPORT_EXPERIMENT = "imported-checkpoints"
 
 
@@ -38,22 +37,16 @@ def dvc_import(url: str, out: Path) -> str:
     return str(record["outs"][0].get("md5", ""))
 
 
-def rebuild(path: Path) -> nn.Module:
-    """The network a checkpoint describes, with its weights (tensors only: weights_only load)."""
+def read_checkpoint(path: Path) -> nn.Module:
+    """The network a checkpoint file describes (tensors only: a weights_only load)."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ConfigError(f"url: {path} is not a torch checkpoint: {error}") from None
-    if not isinstance(checkpoint, dict) or set(CHECKPOINT_KEYS) - set(checkpoint):
-        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+    if not isinstance(checkpoint, dict):
         raise ConfigError(f"url: a checkpoint must be a dict with keys {', '.join(CHECKPOINT_KEYS)}; "
-                          f"{path} has {found}")
-    model = build_model(ModelSpec(**checkpoint["spec"]), tuple(checkpoint["sample_shape"]))
-    try:
-        model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as error:
-        raise ConfigError(f"url: the weights do not fit the declared spec: {error}") from None
-    return model.eval()
+                          f"{path} holds a {type(checkpoint).__name__}")
+    return rebuild(checkpoint, str(path))
 
 
 def import_checkpoint(url: str, name: str, out: Path | None = None,
@@ -61,12 +54,12 @@ def import_checkpoint(url: str, name: str, out: Path | None = None,
     """Fetch, rebuild, log and register one checkpoint; returns ids and the version."""
     out = out or Path("models") / "imported" / Path(urlparse(url).path).name
     md5 = dvc_import(url, out)
-    model = rebuild(out)
+    model = read_checkpoint(out)
     experiment = mlflow.set_experiment(IMPORT_EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"import-{out.name}",
                           tags={"vae.kind": "import", "vae.source_url": url, "dvc.md5": md5,
                                 "dvc.file": f"{out}.dvc"}) as run:
-        mlflow.log_params({f"spec.{k}": v for k, v in model.spec.to_dict().items()})
+        mlflow.log_params({f"model.{k}": v for k, v in model.config.model_dump().items()})
         model_id = log_checkpoint(model, run.info.run_id, 0)
     version = register_logged_model(name, model_id, (alias,) if alias else (),
                                     tags={"vae.source_url": url, "dvc.md5": md5})

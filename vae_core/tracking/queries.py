@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
@@ -29,16 +27,6 @@ def study_runs(study: str) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)
     return table.sort_values("trial").reset_index(drop=True) if rows else table
-
-
-def metric_history(run_ids: Iterable[str], metrics: Iterable[str]) -> pd.DataFrame:
-    """Long table (run_id, metric, step, value) of every logged value, sorted by step."""
-    client = MlflowClient()
-    rows = [{"run_id": run_id, "metric": name, "step": m.step, "value": m.value}
-            for run_id in run_ids for name in metrics
-            for m in client.get_metric_history(run_id, name)]
-    table = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value"])
-    return table.sort_values(["run_id", "metric", "step"]).reset_index(drop=True)
 
 
 def registered_versions(name: str) -> pd.DataFrame:

@@ -7,11 +7,10 @@ version, and aliases are simply moved.
 from __future__ import annotations
 
 import mlflow
-import optuna
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from vae_core.tracking.models import run_checkpoints
+from vae_core.tracking.checkpoints import run_checkpoints
 
 SOURCE_TAG = "vae.source"
 
@@ -47,30 +46,9 @@ def register_run(name: str, run_id: str, aliases: tuple[str, ...] = (),
     return register_logged_model(name, checkpoints[max(checkpoints)], aliases, tags)
 
 
-def register_study_champions(study: optuna.Study, name: str, alias: str = "champion") -> dict[str, str]:
-    """The best trial (one objective) or the Pareto set (two) as registered versions.
-
-    Two objectives: every Pareto trial gets alias `pareto-<trial number>`; `alias` goes to the
-    Pareto trial best in the first objective. Returns alias -> version.
-    """
-    from vae_core.sweep.bridge import RUN_ATTR
-
-    best = [t for t in study.best_trials if t.user_attrs.get(RUN_ATTR)]
-    if not best:
-        return {}
-    sign = 1 if study.directions[0] == optuna.study.StudyDirection.MINIMIZE else -1
-    best.sort(key=lambda t: sign * t.values[0])
-    registered: dict[str, str] = {}
-    for rank, trial in enumerate(best):
-        aliases = (alias,) if rank == 0 else ()
-        if len(study.directions) > 1:
-            aliases += (f"pareto-{trial.number}",)
-        tags = {"optuna.study_name": name, "optuna.trial_number": str(trial.number),
-                "optuna.values": ",".join(f"{v:.6g}" for v in trial.values)}
-        version = register_run(name, trial.user_attrs[RUN_ATTR], aliases, tags)
-        registered.update({a: version for a in aliases})
+def drop_aliases_except(name: str, prefix: str, keep: set[str]) -> None:
+    """Delete the aliases of `name` that start with `prefix` and are not in `keep`."""
     client = MlflowClient()
-    for old in client.get_registered_model(name).aliases:  # trials that left the Pareto front
-        if old.startswith("pareto-") and old not in registered:
-            client.delete_registered_model_alias(name, old)
-    return registered
+    for alias in client.get_registered_model(name).aliases:
+        if alias.startswith(prefix) and alias not in keep:
+            client.delete_registered_model_alias(name, alias)

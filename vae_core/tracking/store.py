@@ -32,12 +32,6 @@ def configure_tracking() -> str:
     return uri
 
 
-def take_outer_run_id() -> str | None:
-    """The run `mlflow run` opened for this entry point (it passes MLFLOW_RUN_ID), taken out of the
-    environment: left there, every later `mlflow.start_run()` would reopen it instead of a new run."""
-    return os.environ.pop("MLFLOW_RUN_ID", None)
-
-
 def git_commit(folder: Path | None = None) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder or project_root(),

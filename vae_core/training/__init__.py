@@ -1,6 +1,7 @@
-"""The trainer and its callback protocol."""
+"""The trainer, its configuration and its callback protocol."""
 
 from vae_core.training.callbacks import Callback, StopTraining
-from vae_core.training.trainer import NonFiniteLossError, Trainer, TrainerConfig
+from vae_core.training.config import CheckpointRule, TrainerConfig
+from vae_core.training.trainer import NonFiniteLossError, Trainer
 
-__all__ = ["Callback", "NonFiniteLossError", "StopTraining", "Trainer", "TrainerConfig"]
+__all__ = ["Callback", "CheckpointRule", "NonFiniteLossError", "StopTraining", "Trainer", "TrainerConfig"]

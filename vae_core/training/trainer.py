@@ -6,50 +6,22 @@ It knows nothing about MLflow: tracking happens in callbacks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from vae_core.config import ConfigError, require_float, require_int, require_int_list
+from vae_core.config import ConfigError
 from vae_core.data.batching import IndexBatcher
 from vae_core.data.splits import DatasetSplits
-from vae_core.models.families import AutoEncoder
 from vae_core.training.callbacks import Callback, StopTraining
+from vae_core.training.config import TrainerConfig
 from vae_core.training.state import load_state, save_state
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss term became NaN or infinite; the message names the term and the epoch."""
-
-
-@dataclass
-class TrainerConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    seed: int = 0
-    save_interval: list[int] = field(default_factory=list)  # epochs to checkpoint; 0 = untrained
-
-    def validate(self) -> TrainerConfig:
-        require_int("epochs", self.epochs, minimum=0)
-        require_int("batch_size", self.batch_size, minimum=1)
-        require_float("lr", self.lr, minimum=0.0, strict=True)
-        require_float("weight_decay", self.weight_decay, minimum=0.0)
-        require_int("seed", self.seed, minimum=0)
-        if self.save_interval:
-            require_int_list("save_interval", self.save_interval, minimum=0)
-            beyond = [e for e in self.save_interval if e > self.epochs]
-            if beyond:
-                raise ConfigError(
-                    f"save_interval: epoch(s) {beyond} lie beyond epochs={self.epochs}; "
-                    f"allowed values are 0..{self.epochs}")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _check_finite(terms: dict[str, torch.Tensor], epoch: int) -> None:
@@ -61,18 +33,37 @@ def _check_finite(terms: dict[str, torch.Tensor], epoch: int) -> None:
                 f"rate, check the data range for the likelihood, or clip sigma")
 
 
+def parameter_groups(model: nn.Module, config: TrainerConfig) -> list[dict[str, Any]]:
+    """Adam groups: the model's named groups at their own rates (`group_lr`), the rest at `lr`."""
+    named = model.parameter_groups() if hasattr(model, "parameter_groups") else {}
+    unknown = sorted(set(config.group_lr) - set(named))
+    if unknown:
+        raise ConfigError(f"group_lr: {type(model).__name__} has no parameter group {unknown[0]!r}; "
+                          f"allowed groups: {', '.join(named) or 'none'}")
+    chosen = {id(p) for params in named.values() for p in params}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in chosen]}]
+    groups += [{"params": params, "lr": config.group_lr.get(name, config.lr)}
+               for name, params in named.items() if params]
+    return groups
+
+
 class Trainer:
     """Train `model` on `data`, calling callbacks each epoch; epoch 0 evaluates the untrained net."""
 
-    def __init__(self, model: AutoEncoder, data: DatasetSplits, config: TrainerConfig,
+    def __init__(self, model: nn.Module, data: DatasetSplits, config: TrainerConfig,
                  callbacks: Sequence[Callback] = (), state_path: Path | None = None) -> None:
+        from vae_core.training.schedules import LinearKLSchedule
+
         self.model = model
         self.data = data
-        self.config = config.validate()
+        self.config = config
+        self.checkpoint_epochs = set(config.checkpoint_epochs())
         self.callbacks = list(callbacks)
+        if config.kl_schedule == "linear":  # last: per-step loggers record the scale a step used
+            self.callbacks.append(LinearKLSchedule(config.kl_start, config.kl_warmup))
         self.state_path = state_path
         torch.manual_seed(config.seed)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+        self.optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.lr,
                                           weight_decay=config.weight_decay)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.history: dict[int, dict[str, float]] = {}
@@ -108,7 +99,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             output.loss.backward()
             self.optimizer.step()
-            self.after_step()
+            if hasattr(self.model, "after_step"):
+                self.model.after_step()
             self.global_step += 1
             for callback in self.callbacks:
                 callback.on_step_end(self, self.global_step, batch, output)
@@ -120,17 +112,13 @@ class Trainer:
         metrics.update({f"model/{k}": v for k, v in logs.items()})
         return metrics
 
-    def after_step(self) -> None:
-        """Hook for constraints applied after each optimiser step (e.g. column rescaling)."""
-
     # -- state ------------------------------------------------------------------------------
     def state_dict(self, metrics: dict[str, float]) -> dict[str, Any]:
         return {
             "epoch": self.epoch, "metrics": metrics, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(), "config": self.config.to_dict(),
+            "torch_rng": torch.get_rng_state(), "config": self.config.model_dump(),
             "global_step": self.global_step,
-            "spec": getattr(self.model, "spec", None) and self.model.spec.to_dict(),
         }
 
     def restore(self) -> dict[str, float] | None:
@@ -151,7 +139,7 @@ class Trainer:
         self.history[epoch] = metrics
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, metrics)
-        if epoch in self.config.save_interval:
+        if epoch in self.checkpoint_epochs:
             for callback in self.callbacks:
                 callback.on_checkpoint(self, epoch)
 

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
+from typing import Any
 
+from vae_core.config import StrictModel
 from vae_core.plots.geometry import geometry_figures
+from vae_core.studies.base import StageContext
 
 TABLES = ("ids", "imbalances_first_last", "imbalances_train", "geometry")
 OPTIONAL_TABLES = ("sample_quality", "kl")  # absent from result folders written before them
 
 
-def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--in-dir", dest="in_dir", required=True, help="the analyze stage's folder")
-    parser.add_argument("--out-dir", dest="out_dir", required=True)
+class ReportConfig(StrictModel):
+    """Nothing to choose yet: the report draws every figure of the analysis tables."""
 
 
-def run(args: argparse.Namespace) -> int:
+def report(config: ReportConfig, context: StageContext) -> dict[str, Any]:
     """Draw S0's figures and summarise the last checkpoint of every model (and its last
     logged val KL)."""
-    in_dir = Path(args.in_dir)
+    in_dir = context.out_dir / "geometry"
     names = [*TABLES, *(name for name in OPTIONAL_TABLES if (in_dir / f"{name}.json").is_file())]
     tables = {name: json.loads((in_dir / f"{name}.json").read_text()) for name in names}
-    out = Path(args.out_dir)
+    out = context.out_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     for name, figure in geometry_figures(tables).items():
@@ -41,5 +41,4 @@ def run(args: argparse.Namespace) -> int:
             if label in table:
                 summary[f"latent_{label}"][key] = round(table[label][max(table[label], key=int)], 6)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
-    return 0
+    return summary

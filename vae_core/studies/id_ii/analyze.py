@@ -7,19 +7,14 @@ model (epoch as step), JSON files and figures to the analysis run, JSON files to
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import mlflow
 import numpy as np
-import yaml
-from mlflow import MlflowClient
-from mlflow.entities import Metric
+from pydantic import Field, PositiveInt
 from torch import nn
 
-from vae_core.analysis.geometry_cache import GeometryCache, cache_key, points_digest
 from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance, layer_geometry
 from vae_core.analysis.representations import (
     LayerStore,
@@ -30,38 +25,35 @@ from vae_core.analysis.representations import (
     temporary_store_folder,
 )
 from vae_core.analysis.sample_quality import DESCRIPTION, SCORE, frechet_distance, moments
-from vae_core.config import ConfigError, require_choice, require_int
-from vae_core.data import DatasetSplits
-from vae_core.experiment import ExperimentConfig, load_data
+from vae_core.config import ConfigError, IntList, Options, StrictModel, StrList
+from vae_core.experiment import DataConfig, ExperimentConfig, load_data
+from vae_core.experiment.train import finished_training
 from vae_core.plots.geometry import geometry_figures
-from vae_core.tracking.models import EPOCH_TAG, load_model, run_checkpoints
-from vae_core.tracking.queries import metric_history
-from vae_core.tracking.store import configure_tracking, git_commit, project_root, take_outer_run_id
+from vae_core.studies.base import StageContext
+from vae_core.studies.id_ii.geometry_cache import GeometryCache, cache_key, points_digest
+from vae_core.tracking import analysis_runs
+from vae_core.tracking.checkpoints import checkpoints_of, load_model
+from vae_core.tracking.history import metric_history
+from vae_core.tracking.records import log_at_step
+from vae_core.tracking.runs import read_config
+from vae_core.tracking.store import project_root
 
 FD_METRIC = f"sample_quality.{SCORE}"
 KL_METRIC = "val/kl"
 CACHE_FOLDER = Path(".vae_state") / "geometry"  # under the project root, beside training's resume state
 
 
-@dataclass
-class GeometryConfig:
-    models: list[str]  # run ids, logged-model ids or models:/NAME@ALIAS
-    epochs: list[int] = field(default_factory=list)  # empty: every checkpoint
-    n_points: int = 5000
-    latent: str = "mean"
-    layers: list[str] = field(default_factory=list)  # module paths; empty: S0's 11 probes
-    k: int = 64
+class GeometryConfig(StrictModel):
+    models: StrList = Field(default_factory=list)  # run ids, m-... ids or models:/NAME@ALIAS
+    epochs: IntList = Field(default_factory=list)  # empty: every checkpoint
+    n_points: int = Field(5000, ge=10)
+    latent: Literal["mean", "sample"] = "mean"
+    layers: StrList = Field(default_factory=list)  # module paths; empty: the architecture's probes
+    k: int = Field(64, ge=4)
     dataset: str = ""  # empty: the one the first model was trained on
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-
-    def validate(self) -> GeometryConfig:
-        if not self.models:
-            raise ConfigError("model: give at least one run id, logged-model id or models:/NAME@ALIAS")
-        require_choice("latent", self.latent, ("mean", "sample"))
-        require_int("n_points", self.n_points, minimum=10)
-        require_int("k", self.k, minimum=4)
-        return self
+    dataset_options: Options = Field(default_factory=dict)
+    seed: int = Field(0, ge=0)
+    batch: PositiveInt = 256
 
 
 @dataclass
@@ -72,70 +64,41 @@ class ModelCheckpoints:
 
 
 def resolve(reference: str, epochs: list[int]) -> ModelCheckpoints:
-    """A run's checkpoints (the requested epochs), or the single model a reference names."""
-    client = MlflowClient()
-    if reference.startswith(("models:/", "m-")):
-        name = reference.removeprefix("models:/")
-        if "@" in name or "/" in name:
-            registered, _, version_or_alias = name.replace("@", "/", 1).partition("/")
-            version = (client.get_model_version_by_alias(registered, version_or_alias) if "@" in name
-                       else client.get_model_version(registered, version_or_alias))
-            source = str(version.source or "").removeprefix("models:/")
-            model_id = version.model_id or (source if source.startswith("m-") else None)
-            run_id = version.run_id
-        else:
-            model_id, run_id = name, None
-        logged = mlflow.get_logged_model(model_id) if model_id and model_id.startswith("m-") else None
-        run_id = run_id or (logged.source_run_id if logged else None)
-        epoch = int(logged.tags.get(EPOCH_TAG, 0)) if logged else 0
-        uris = {epoch: reference}
-    else:
-        run_id = reference
-        uris = {e: reference for e in run_checkpoints(reference)}
-        if not uris:
-            raise ConfigError(f"model: run {reference!r} has no logged checkpoints")
-        if epochs:
-            missing = sorted(set(epochs) - set(uris))
-            if missing:
-                raise ConfigError(f"epochs: run {reference} has no checkpoint at {missing}; "
-                                  f"allowed values: {', '.join(map(str, sorted(uris)))}")
-            uris = {e: uris[e] for e in epochs}
-    params = client.get_run(run_id).data.params if run_id else {}
-    return ModelCheckpoints(params.get("latent_size", reference), run_id, dict(sorted(uris.items())))
+    """A run's checkpoints (the requested epochs), or the single model a reference names; labelled
+    by the latent size its training run declared."""
+    run_id, uris = checkpoints_of(reference, epochs)
+    label = str(read_config(run_id, ExperimentConfig).model.latent_size) if run_id else reference
+    return ModelCheckpoints(label, run_id, uris)
 
 
 def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[np.ndarray, str]:
-    """The first n_points test points of the dataset the first model was trained on."""
-    params = MlflowClient().get_run(first.source_run_id).data.params if first.source_run_id else {}
-    dataset = config.dataset or params.get("dataset", "")
-    if not dataset:
+    """The first n_points test points of the data set the first model was trained on."""
+    trained = read_config(first.source_run_id, ExperimentConfig) if first.source_run_id else None
+    if not config.dataset and trained is None:
         raise ConfigError("dataset: the model has no training run to read it from; pass --dataset")
-    options = config.dataset_options or {
-        key.removeprefix("dataset_options."): None if value == "None" else yaml.safe_load(value)
-        for key, value in params.items() if key.startswith("dataset_options.")}
-    data_file = params.get("data_file", "") if not config.dataset else ""
-    experiment = ExperimentConfig(
-        dataset=dataset, dataset_options=options,
-        data_file=data_file if data_file and Path(data_file).is_file() else "",
-        seed=int(params.get("seed", config.seed)),
-        val_fraction=float(params.get("val_fraction", 0.2)))
-    splits: DatasetSplits = load_data(experiment)
-    return splits.test[:config.n_points], dataset
+    if config.dataset:
+        data = DataConfig(dataset=config.dataset, dataset_options=config.dataset_options)
+    else:
+        data = trained.data
+        if data.data_file and not Path(data.data_file).is_file():
+            data = data.model_copy(update={"data_file": ""})
+    seed = trained.trainer.seed if trained else config.seed
+    splits = load_data(data, seed)
+    if config.n_points > len(splits.test):
+        print(f"geometry: n_points {config.n_points} capped to the {len(splits.test)} test points "
+              f"of {data.dataset}", flush=True)
+    return splits.test[:config.n_points], data.dataset
 
 
-def _checkpoint(config: GeometryConfig, uri: str, epoch: int | None, points: Any, folder: Path
+def _checkpoint(config: GeometryConfig, uri: str, points: Any, folder: Path
                 ) -> tuple[nn.Module, LayerStore, dict[str, str]]:
-    model = load_model(uri, epoch)
+    model = load_model(uri)
     spec = layer_spec(model, config.layers or None)
     return model, capture(model, points, spec, folder, latent=config.latent, seed=config.seed), spec
 
 
-def _epoch_arg(uri: str, epoch: int) -> int | None:
-    return None if uri.startswith(("models:/", "m-")) else epoch
-
-
 def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
-                  reference: tuple[np.ndarray, np.ndarray], client: MlflowClient, run_id: str
+                  reference: tuple[np.ndarray, np.ndarray], run_id: str
                   ) -> tuple[dict[int, LayerGeometry], dict[int, float], dict[str, str]]:
     """Geometry of every checkpoint and, where the network decodes, fd_pixel of as many prior
     samples as points against the points' moments `reference`; logged to run_id by epoch.
@@ -152,7 +115,7 @@ def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
             results[epoch], score, spec = cached
         else:
             with temporary_store_folder() as folder:
-                network, store, spec = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
+                network, store, spec = _checkpoint(config, uri, points, Path(folder))
                 results[epoch] = layer_geometry(store, k=config.k)
             if not last:
                 results[epoch].neighbours.clear()
@@ -164,9 +127,7 @@ def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
         metrics = results[epoch].metrics()
         if score is not None:
             scores[epoch] = metrics[FD_METRIC] = score
-        now = int(time.time() * 1000)
-        client.log_batch(run_id, metrics=[Metric(name, value, now, epoch) for name, value in metrics.items()],
-                         synchronous=True)
+        log_at_step(run_id, metrics, epoch)
         print(f"geometry: model {model.label} epoch {epoch}{' (cached)' if cached else ''}: "
               f"ID {[round(v, 1) for v in results[epoch].ids.values()]}"
               + (f", {SCORE} {score:.4g}" if score is not None else ""), flush=True)
@@ -187,7 +148,7 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
             continue
         epoch, uri = max(target.uris.items())
         with temporary_store_folder() as folder:
-            _, store, _ = _checkpoint(config, uri, _epoch_arg(uri, epoch), points, Path(folder))
+            _, store, _ = _checkpoint(config, uri, points, Path(folder))
             found = cross_imbalance({m.label: finals[m.label].nearest() for m in sources}, store,
                                     finals[target.label].neighbours)
             matrices.update({f"{label}->{target.label}": matrix.tolist() for label, matrix in found.items()})
@@ -228,43 +189,37 @@ def _tables(results: dict[str, dict[int, LayerGeometry]]) -> dict[str, dict]:
     }
 
 
-def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
-    """Analyse every model; JSON files to out_dir and the MLflow run, figures to the run."""
-    config.validate()
-    configure_tracking()
-    client = MlflowClient()
+def _label_models(config: GeometryConfig) -> list[ModelCheckpoints]:
+    """Every model's checkpoints, labelled by latent size (two runs of one size stay apart)."""
+    if not config.models:
+        raise ConfigError("models: give at least one run id, logged-model id or models:/NAME@ALIAS")
     models = [resolve(ref, config.epochs) for ref in config.models]
-    for position, model in enumerate(models):  # two runs of one latent size stay apart
+    for position, model in enumerate(models):
         if any(other.label == model.label for other in models[:position]):
             model.label = f"{model.label}:{config.models[position]}"
+    return models
+
+
+def run_geometry(config: GeometryConfig, out_dir: Path, study: str = "geometry") -> dict[str, Any]:
+    """Analyse every model; JSON files to out_dir and the MLflow run, figures beside them."""
+    models = _label_models(config)
     points, dataset = evaluation_points(config, models[0])
     reference = moments(points.numpy())
     out_dir.mkdir(parents=True, exist_ok=True)
-    outer = take_outer_run_id()
-    experiment_id = None
-    if not outer and models[0].source_run_id:
-        experiment_id = client.get_run(models[0].source_run_id).info.experiment_id
-    parent = mlflow.start_run(run_id=outer, experiment_id=None if outer else experiment_id,
-                              run_name=None if outer else "geometry")
-    try:
-        mlflow.set_tags({"vae.kind": "analysis", "analysis": "geometry", "git_commit": git_commit(),
-                         "latent_mode": config.latent, "dataset": dataset})
-        # prefixed: under `mlflow run` the run already holds the entry point's own parameters
-        mlflow.log_params({"geometry.models": ",".join(config.models)[:500],
-                           "geometry.n_points": len(points), "geometry.latent": config.latent,
-                           "geometry.k": config.k, "geometry.layers": ",".join(config.layers) or "S0"})
+    params = {"models": ",".join(config.models)[:500], "n_points": len(points), "latent": config.latent,
+              "k": config.k, "layers": ",".join(config.layers) or "default"}
+    experiment_id = analysis_runs.experiment_of(models[0].source_run_id, study)
+    with analysis_runs.analysis_run("geometry", experiment_id, {"latent_mode": config.latent,
+                                                                 "dataset": dataset}, params) as parent:
         results, quality, spec = {}, {}, {}
         for model in models:
-            tags = {"vae.kind": "analysis", "analysis": "geometry", "latent_mode": config.latent,
-                    "mlflow.parentRunId": parent.info.run_id,
-                    "source_run_id": model.source_run_id or ""}
-            child = client.create_run(parent.info.experiment_id, run_name=f"geometry-{model.label}",
-                                      tags=tags)
-            results[model.label], scores, spec = analyse_model(config, model, points, reference, client,
-                                                               child.info.run_id)
+            child = analysis_runs.start_child(parent, f"geometry-{model.label}", {
+                "vae.kind": "analysis", "analysis": "geometry", "latent_mode": config.latent,
+                "source_run_id": model.source_run_id or ""})
+            results[model.label], scores, spec = analyse_model(config, model, points, reference, child)
             if scores:
                 quality[model.label] = {str(epoch): value for epoch, value in scores.items()}
-            client.set_terminated(child.info.run_id)
+            analysis_runs.end_child(child)
         tables = _tables(results)
         tables["sample_quality"] = quality
         tables["kl"], kl_skipped = kl_histories(models)
@@ -282,11 +237,24 @@ def run_geometry(config: GeometryConfig, out_dir: Path) -> dict[str, Any]:
                               "kl": {"metric": KL_METRIC, "skipped": kl_skipped}}
         for name, table in tables.items():
             (out_dir / f"{name}.json").write_text(json.dumps(table, indent=1) + "\n")
-            mlflow.log_dict(table, f"geometry/{name}.json")
-        for name, figure in geometry_figures(tables).items():
-            mlflow.log_figure(figure, f"geometry/{name}.png")
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
-    mlflow.end_run("FINISHED")
+        analysis_runs.log_tables(parent, tables, "geometry")
+        figures = geometry_figures(tables)
+        analysis_runs.log_figures(parent, figures, "geometry")
+        for name, figure in figures.items():
+            figure.savefig(out_dir / f"{name}.png", dpi=110)
     return tables
+
+
+class AnalyzeStageConfig(GeometryConfig):
+    """The analyze section of projects/id_ii/params.yaml; the models are the train stage's runs."""
+
+    kind: Literal["geometry"] = "geometry"
+
+
+def analyze(config: AnalyzeStageConfig, context: StageContext) -> dict[str, Any]:
+    declared = context.section(f"train_{context.item}" if context.item else "train", ExperimentConfig)
+    _, children = finished_training(declared)
+    settings = config.model_dump(exclude={"kind"})
+    geometry = GeometryConfig.model_validate({**settings, "models": settings["models"] or children})
+    tables = run_geometry(geometry, context.out_dir / "geometry", study=declared.study)
+    return {"out_dir": str(context.out_dir / "geometry"), "models": tables["geometry"]["models"]}

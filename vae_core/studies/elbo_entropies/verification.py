@@ -3,22 +3,28 @@ trained full-batch; the ELBO, the entropy sum and the log-likelihood must meet."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import torch
+from pydantic import Field, NonNegativeInt, PositiveInt
 
-from vae_core.data import DatasetSplits
+from vae_core.config import Options, StrictModel
+from vae_core.data import DatasetSplits, load_dataset
 from vae_core.data.embedded import pca_log_likelihood
-from vae_core.entropy_study.streaming import single_thread
 from vae_core.models.linear_vae import LinearVAE
+from vae_core.plots.entropies import verification_figure
+from vae_core.studies.base import StageContext
+from vae_core.studies.elbo_entropies.streaming import single_thread
+from vae_core.tracking.records import log_at_step, log_figure
+from vae_core.tracking.runs import stage_run
 
 
-@dataclass(frozen=True)
-class VerificationConfig:
-    latent_size: int = 2
-    steps: int = 100  # L-BFGS steps of 5 iterations each (strong Wolfe line search), full batch
-    seed: int = 0
+class VerificationConfig(StrictModel):
+    dataset_options: Options = Field(default_factory=dict)  # of the embedded `pca` data set
+    latent_size: PositiveInt = 2
+    steps: PositiveInt = 100  # L-BFGS steps of 5 iterations each (strong Wolfe line search), full batch
+    seed: NonNegativeInt = 0
 
 
 def verify_linear_vae(data: DatasetSplits, config: VerificationConfig) -> tuple[LinearVAE, pd.DataFrame]:
@@ -51,3 +57,20 @@ def verify_linear_vae(data: DatasetSplits, config: VerificationConfig) -> tuple[
                              "log_likelihood": float(model.log_likelihood(x).mean()),
                              "true_log_likelihood": truth})
     return model, pd.DataFrame(rows)
+
+
+def verification(config: VerificationConfig, context: StageContext) -> dict[str, Any]:
+    """Train the linear VAE on pca data; the ELBO, entropy sum and true log-likelihood per step."""
+    data = load_dataset("pca", seed=config.seed, **config.dataset_options)
+    context.out_dir.mkdir(parents=True, exist_ok=True)
+    _, table = verify_linear_vae(data, config)
+    figure = verification_figure(table)
+    with stage_run(context.study, context.stage, "verification", config) as run_id:
+        for row in table.itertuples():
+            log_at_step(run_id, {"elbo": row.elbo, "entropy_sum": row.entropy_sum,
+                                 "log_likelihood": row.log_likelihood,
+                                 "true_log_likelihood": row.true_log_likelihood}, int(row.step))
+        log_figure(run_id, figure, "figures/verification.png")
+    table.to_csv(context.out_dir / "verification.csv", index=False)
+    figure.savefig(context.out_dir / "verification.png", dpi=110)
+    return table.iloc[-1].to_dict()

@@ -6,26 +6,38 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
+from vae_core.config import IntList, StrictModel
 from vae_core.models.linear_vae import LinearVAE
+from vae_core.plots.entropies import streaming_figure
+from vae_core.studies.base import StageContext
+from vae_core.tracking.records import log_at_step, log_figure, log_table
+from vae_core.tracking.runs import stage_run
 
 
-@dataclass(frozen=True)
-class StreamConfig:
-    true_dims: tuple[int, ...] = (6, 2, 4)  # one segment per entry, chained
-    data_dim: int = 10
-    latent_sizes: tuple[int, ...] = (2, 4, 6)
-    batches_per_segment: int = 600
-    batch_size: int = 256
-    noise: float = 0.1
-    lr: float = 0.02
-    eval_batches: int = 50  # the last batches of each segment enter its BIC
-    seed: int = 0
+class StreamConfig(StrictModel):
+    true_dims: IntList = Field(default_factory=lambda: [6, 2, 4])  # one segment per entry, chained
+    data_dim: PositiveInt = 10
+    latent_sizes: IntList = Field(default_factory=lambda: [2, 4, 6])
+    batches_per_segment: PositiveInt = 600
+    batch_size: PositiveInt = 256
+    noise: PositiveFloat = 0.1
+    lr: PositiveFloat = 0.02
+    eval_batches: PositiveInt = 50  # the last batches of each segment enter its BIC
+    seed: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _enough_batches(self) -> StreamConfig:
+        if self.eval_batches > self.batches_per_segment:
+            raise ValueError(f"eval_batches: must be <= batches_per_segment={self.batches_per_segment}, "
+                             f"got {self.eval_batches}")
+        return self
 
 
 def stream_batches(config: StreamConfig) -> list[torch.Tensor]:
@@ -100,3 +112,23 @@ def select_latent_sizes(table: pd.DataFrame, eval_batches: int) -> pd.DataFrame:
                      "chosen_by_elbo": int(means.bic_elbo.idxmin()), "chosen_by_entropy_sum": chosen,
                      "std_elbo": float(stds.elbo), "std_entropy_sum": float(stds.entropy_sum)})
     return pd.DataFrame(rows)
+
+
+def streaming(config: StreamConfig, context: StageContext) -> dict[str, Any]:
+    """The stream, the latent size BIC picks per segment by each estimator; CSVs, figure, run."""
+    context.out_dir.mkdir(parents=True, exist_ok=True)
+    stream = run_stream(config)
+    selection = select_latent_sizes(stream, config.eval_batches)
+    figure = streaming_figure(stream, config.batches_per_segment)
+    with stage_run(context.study, context.stage, "streaming", config) as run_id:
+        for row in selection.itertuples():
+            log_at_step(run_id, {"chosen_by_elbo": row.chosen_by_elbo,
+                                 "chosen_by_entropy_sum": row.chosen_by_entropy_sum,
+                                 "std_elbo": row.std_elbo, "std_entropy_sum": row.std_entropy_sum},
+                        int(row.segment))
+        log_table(run_id, selection, "tables/streaming_selection.json")
+        log_figure(run_id, figure, "figures/streaming_bic.png")
+    stream.to_csv(context.out_dir / "streaming.csv", index=False)
+    selection.to_csv(context.out_dir / "streaming_selection.csv", index=False)
+    figure.savefig(context.out_dir / "streaming_bic.png", dpi=110)
+    return {"segments": selection.to_dict(orient="records")}

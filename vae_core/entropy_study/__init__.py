@@ -1,1 +1,0 @@
-"""Study S4: the ELBO of Gaussian VAEs converges to a sum of three entropies."""

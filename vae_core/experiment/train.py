@@ -1,0 +1,141 @@
+"""A declared training experiment, trained and recorded: one parent run per command, one
+child run per latent size, each resumed from its last epoch when an unfinished run with the
+same key exists. MLflow is reached only through `vae_core.tracking`."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vae_core.config import ConfigError
+from vae_core.data import DatasetSplits, load_dataset, load_prepared
+from vae_core.experiment.config import DataConfig, ExperimentConfig
+from vae_core.models import build_model
+from vae_core.tracking import runs
+from vae_core.tracking.callback import MlflowCallback, StepMetricsCallback
+from vae_core.tracking.datasets import log_dataset_input
+from vae_core.tracking.store import project_root
+from vae_core.training import Callback, Trainer
+from vae_core.training.progress import ProgressCallback
+from vae_core.training.trainer import parameter_groups
+
+
+def load_data(config: DataConfig, seed: int) -> DatasetSplits:
+    if config.data_file:
+        if not Path(config.data_file).is_file():
+            raise ConfigError(f"data_file: {config.data_file} does not exist; make it with "
+                              f"`dvc repro prepare` (or `python -m vae_core.cli prepare --out ...`), "
+                              f"or set data_file to '' to load {config.dataset!r} by name")
+        splits = load_prepared(Path(config.data_file))
+        if splits.name != config.dataset:
+            raise ConfigError(f"data_file: {config.data_file} holds {splits.name!r}, "
+                              f"not the configured dataset {config.dataset!r}")
+        return splits
+    return load_dataset(config.dataset, seed=seed, val_fraction=config.val_fraction,
+                        **config.dataset_options)
+
+
+def check_models_fit(config: ExperimentConfig, data: DatasetSplits) -> None:
+    """Build every network once (one forward pass, its optimiser groups) before any run exists."""
+    for size in config.latent_sizes:
+        model = build_model(config.model_for(size), data.sample_shape)
+        parameter_groups(model, config.trainer)
+        model.eval()
+        with torch.no_grad():
+            model(data.train[:2])
+
+
+def state_path(run_id: str) -> Path:
+    """The resume state of a run: under VAE_STATE_DIR (a shared filesystem on a cluster) or
+    .vae_state/ in the project root."""
+    folder = os.environ.get("VAE_STATE_DIR") or str(project_root() / ".vae_state")
+    return Path(folder) / f"{run_id}.pt"
+
+
+def data_source(config: DataConfig) -> str:
+    return config.data_file or f"vae_core.data registry: {config.dataset}"
+
+
+def run_tags(config: ExperimentConfig, data: DatasetSplits, kind: str) -> dict[str, str]:
+    return {runs.STUDY_TAG: config.study, "dataset": config.data.dataset,
+            "model_family": config.model.family, "dataset_fingerprint": data.fingerprint(),
+            runs.KIND_TAG: kind}
+
+
+def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
+              parent_run_id: str | None, experiment_id: str,
+              extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
+              key_extra: dict[str, Any] | None = None, run_name: str = "") -> tuple[str, str]:
+    """Train one latent size in its own run (resumed if an unfinished one has the same key).
+
+    Returns (run_id, status) with status 'finished', 'stopped' or 'failed'.
+    """
+    single = config.model_copy(update={"latent_sizes": [latent_size],
+                                       "model": config.model_for(latent_size)})
+    key = runs.run_key({**single.flat(), "fingerprint": data.fingerprint(), **(key_extra or {})})
+    tags = {**run_tags(config, data, "train"), "latent_size": str(latent_size), **(extra_tags or {})}
+    name = run_name or f"{config.study}-{config.model.family}-z{latent_size}"
+    run_id, resumed = runs.open_run(experiment_id, key, tags, name, parent_run_id)
+    if not resumed:
+        runs.log_config(run_id, single)
+        runs.log_params({"latent_size": latent_size, "data_dim": data.data_dim,
+                         "steps_per_epoch": math.ceil(data.train.shape[0] / config.trainer.batch_size)})
+        log_dataset_input(config.data.dataset, data.fingerprint(), data_source(config.data))
+    torch.manual_seed(config.trainer.seed)
+    model = build_model(single.model, data.sample_shape)
+    callbacks: list[Callback] = [MlflowCallback(run_id), *extra_callbacks,
+                                 ProgressCallback(f"z={latent_size}")]
+    if config.trainer.log_every_steps:
+        callbacks.insert(1, StepMetricsCallback(run_id, config.trainer.log_every_steps))
+    trainer = Trainer(model, data, config.trainer, callbacks=callbacks, state_path=state_path(run_id))
+    status = "failed"
+    try:
+        status = trainer.fit()
+    finally:
+        runs.end_run(status in ("finished", "stopped"))
+    if status == "finished":
+        state_path(run_id).unlink(missing_ok=True)
+    return run_id, status
+
+
+@dataclass
+class TrainingResult:
+    experiment_id: str
+    parent_run_id: str
+    child_run_ids: dict[int, str]
+
+
+def parent_key(config: ExperimentConfig, data: DatasetSplits) -> str:
+    return runs.run_key({**config.flat(), "fingerprint": data.fingerprint()})
+
+
+def run_experiment(config: ExperimentConfig, stage: str = "train") -> TrainingResult:
+    """Load data, check the networks fit (before any run), then train every latent size."""
+    data = load_data(config.data, config.trainer.seed)
+    check_models_fit(config, data)
+    key = parent_key(config, data)
+    tags = {**run_tags(config, data, "train_parent"), runs.STAGE_TAG: stage,
+            runs.CONFIG_KEY_TAG: runs.run_key(config.flat())}
+    parent_id, experiment_id = runs.open_parent(
+        config.study, key, tags, f"{config.study}-{config.data.dataset}-{config.model.family}")
+    runs.log_config(parent_id, config)
+    children: dict[int, str] = {}
+    ok = False
+    try:
+        for size in config.latent_sizes:
+            children[size], _ = train_one(config, data, size, parent_id, experiment_id)
+        ok = True
+    finally:
+        runs.end_run(ok)
+    return TrainingResult(experiment_id, parent_id, children)
+
+
+def finished_training(config: ExperimentConfig, stage: str = "train") -> tuple[str, list[str]]:
+    """(parent run id, child run ids) of the newest finished training of exactly this declaration."""
+    parent = runs.latest_stage_run(config.study, stage, config_key=runs.run_key(config.flat()))
+    return parent.info.run_id, [r.info.run_id for r in runs.child_runs(parent.info.run_id)]
