@@ -38,7 +38,13 @@ def run_stage(study: str, stage: str, params: Path | None = None, overrides: dic
     path = params or params_file(study)
     document = read_params(path)
     section = entry.section or (f"{stage}_{item}" if item and f"{stage}_{item}" in document else stage)
-    values = {**(document.get(section) or {}), **(overrides or {})}
+    values = dict(document.get(section) or {})
+    for dotted, value in (overrides or {}).items():  # `defaults.epochs=5` sets a nested key
+        *parents, key = dotted.split(".")
+        target = values
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[key] = value
     config = typed(entry.config, values, section)
     folder = out_dir or Path("results") / study / (item or "")
     context = StageContext(study, stage, path, folder, item, document)

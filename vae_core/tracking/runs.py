@@ -84,8 +84,9 @@ def log_config(run_id: str, config: BaseModel) -> None:
     """The typed config as params (searchable) and as config.json (read back typed)."""
     client = MlflowClient()
     values = config.model_dump(mode="json")
+    readable = config.flat() if hasattr(config, "flat") else values  # the keys the user wrote
     logged = client.get_run(run_id).data.params  # `mlflow run` logs its own -P values
-    params = [mlflow.entities.Param(k, v) for k, v in flat_params(values).items() if k not in logged]
+    params = [mlflow.entities.Param(k, v) for k, v in flat_params(readable).items() if k not in logged]
     for start in range(0, len(params), 100):
         client.log_batch(run_id, params=params[start:start + 100], synchronous=True)
     client.log_dict(run_id, values, CONFIG_FILE)

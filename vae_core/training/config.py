@@ -29,7 +29,7 @@ class CheckpointRule(StrictModel):
     last: bool = True
 
     def epochs(self, total: int) -> list[int]:
-        chosen = set(range(0, total + 1, self.every)) if self.every else set()
+        chosen = set(range(self.every, total + 1, self.every)) if self.every else set()
         if self.first:
             chosen.add(0)
         if self.last:

@@ -14,7 +14,6 @@ from vae_core.studies.base import StageContext
 from vae_core.tracking.history import final_metrics
 from vae_core.tracking.runs import child_runs, experiment_id_of, latest_stage_run, run_key, stage_run
 
-
 SUMMARY = ("val/elbo", "val/entropy_sum", "val/loss")
 
 

@@ -11,6 +11,10 @@ import torch
 from scipy import stats
 from torch.distributions import Normal, kl_divergence
 
+from vae_core.config import ConfigError, typed
+from vae_core.data import load_dataset
+from vae_core.experiment import ExperimentConfig
+from vae_core.models import build_model, model_config
 from vae_core.models.entropies import (
     active_latents,
     decoder_entropy,
@@ -20,17 +24,15 @@ from vae_core.models.entropies import (
     prior_entropy,
     relative_gap,
 )
-from vae_core.config import ConfigError
-from vae_core.data import load_dataset
-from vae_core.entropy_study.config import EntropyRunConfig
-from vae_core.entropy_study.training import EntropyTrainer, KLAnnealing
-from vae_core.models import ModelSpec, build_model
-from vae_core.models.gaussian_vae import VAE_TYPES
-from vae_core.training import TrainerConfig
+from vae_core.models.gaussian_vae import GaussianVAEConfig
+from vae_core.training import Trainer, TrainerConfig
+from vae_core.training.schedules import linear_ramp
+
+VAE_TYPES = GaussianVAEConfig.model_fields["vae_type"].annotation.__args__
 
 
-def _spec(**values) -> ModelSpec:
-    return ModelSpec(family="gaussian_vae", **values)
+def _spec(**values):
+    return model_config(dict(family="gaussian_vae", **values))
 
 
 # -- entropy formulas ---------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def test_rescale_keeps_decoder_column_norms_at_one():
     data = load_dataset("pca", n=600)
     model = build_model(_spec(n_layers=2, latent_size=3, vae_type="vae-2", weight_constraint="rescale"),
                         data.sample_shape)
-    EntropyTrainer(model, data, TrainerConfig(epochs=3, batch_size=64, lr=0.05)).fit()
+    Trainer(model, data, TrainerConfig(epochs=3, batch_size=64, lr=0.05)).fit()
     weight = model.constrained_layer().weight.detach().numpy()
     np.testing.assert_allclose(np.linalg.norm(weight, axis=0), 1.0, atol=1e-5)
     assert not torch.allclose(model.prior_log_var, torch.zeros(3))  # the prior variances did learn
@@ -150,15 +152,14 @@ def test_variance_parameters_get_their_own_learning_rate():
     data = load_dataset("pca", n=300)
     model = build_model(_spec(latent_size=2, vae_type="vae-2", weight_constraint="rescale"),
                         data.sample_shape)
-    trainer = EntropyTrainer(model, data, TrainerConfig(epochs=1, lr=1e-3), variance_lr=0.05)
+    trainer = Trainer(model, data, TrainerConfig(epochs=1, lr=1e-3, group_lr={"variances": 0.05}))
     network, variances = trainer.optimizer.param_groups
     assert network["lr"] == 1e-3 and variances["lr"] == 0.05
     assert {id(p) for p in variances["params"]} == {id(model.dec_log_var), id(model.prior_log_var)}
 
 
 def test_kl_annealing_is_linear_over_the_first_30_percent():
-    annealing = KLAnnealing(start=0.2)
-    weights = [annealing.weight(step, 1000) for step in (0, 150, 300, 301, 999)]
+    weights = [linear_ramp(step, 1000, 0.2, 0.3) for step in (0, 150, 300, 301, 999)]
     assert weights == pytest.approx([0.2, 0.6, 1.0, 1.0, 1.0])
 
 
@@ -171,10 +172,18 @@ def test_kl_annealing_is_linear_over_the_first_30_percent():
     ({"vae_type": "sigma_z", "optimal_variances": True}, "optimal_variances"),
     ({"vae_type": "vae-0", "optimal_variances": True}, "optimal_variances"),
     ({"vae_type": "vae-4"}, "vae_type"),
-    ({"log_every": 0}, "log_every"),
-    ({"beta_start": 1.5}, "beta_start"),
-    ({"kl_anneal": True}, "entropies run"),
+    ({"log_every_steps": -1}, "log_every_steps"),
+    ({"kl_start": 1.5}, "kl_start"),
+    ({"kl_anneal": True}, "kl_anneal"),
+    ({"group_lr": {"variances": 0}}, "group_lr"),
 ])
 def test_invalid_combinations_are_refused_naming_the_key(values, key):
     with pytest.raises(ConfigError, match=f"^{key}"):
-        EntropyRunConfig.from_dict({"dataset": "pca", **values})
+        typed(ExperimentConfig, {"model": "gaussian_vae", "dataset": "pca", **values}, "train")
+
+
+def test_an_unknown_parameter_group_is_refused():
+    model = build_model(_spec(latent_size=2, vae_type="vae-1"), (6,))
+    data = load_dataset("pca", n=300, D=6)
+    with pytest.raises(ConfigError, match="^group_lr: .*allowed groups: variances"):
+        Trainer(model, data, TrainerConfig(group_lr={"decoder": 0.1}))

@@ -16,16 +16,16 @@ from scipy.stats import multivariate_normal, norm
 from sklearn.preprocessing import MinMaxScaler
 
 from tests.conftest import run_cli
+from vae_core.config import typed
 from vae_core.data import DatasetMissingError, load_dataset
 from vae_core.data.embedded import pca_log_likelihood
-from vae_core.entropy_study.config import EntropyRunConfig
-from vae_core.entropy_study.streaming import StreamConfig, bic, run_stream, select_latent_sizes
-from vae_core.entropy_study.training import EntropyTrainer, load_run_data, train_entropy_run
-from vae_core.entropy_study.variance import estimator_spread
-from vae_core.entropy_study.verification import VerificationConfig, verify_linear_vae
-from vae_core.models import ModelSpec, build_model
+from vae_core.experiment import ExperimentConfig, load_data, train_one
+from vae_core.models import build_model, model_config
 from vae_core.models.linear_vae import LinearVAE
-from vae_core.training import TrainerConfig
+from vae_core.studies.elbo_entropies.streaming import StreamConfig, bic, run_stream, select_latent_sizes
+from vae_core.studies.elbo_entropies.variance_table import estimator_spread
+from vae_core.studies.elbo_entropies.verification import VerificationConfig, verify_linear_vae
+from vae_core.training import Trainer, TrainerConfig
 
 
 # -- the linear VAE -----------------------------------------------------------------------------
@@ -70,9 +70,9 @@ def test_converged_vae1_on_pca_meets_the_exact_log_likelihood():
 def test_entropy_sum_spread_is_at_least_5x_smaller_than_the_sampled_elbo():
     data = load_dataset("pca", n=2000)
     torch.manual_seed(0)
-    model = build_model(ModelSpec(family="gaussian_vae", vae_type="vae-1", n_layers=1, latent_size=2),
+    model = build_model(model_config(dict(family="gaussian_vae", vae_type="vae-1", n_layers=1, latent_size=2)),
                         data.sample_shape)
-    EntropyTrainer(model, data, TrainerConfig(epochs=15, batch_size=100, lr=0.01), variance_lr=0.05).fit()
+    Trainer(model, data, TrainerConfig(epochs=15, batch_size=100, lr=0.01, group_lr={"variances": 0.05})).fit()
     table = estimator_spread(model, data.train, sample_sizes=(10, 100, 1000), repeats=10)
     std = table.pivot(index="n_samples", columns="estimator", values="std")
     assert (std.elbo >= 5 * std.entropy_sum).all(), std
@@ -97,13 +97,13 @@ def test_bic_picks_the_true_dimension_in_every_segment():
 
 # -- per-step MLflow logging --------------------------------------------------------------------
 def test_per_step_metrics_reach_mlflow(workdir):
-    config = EntropyRunConfig.from_dict({
-        "name": "tiny", "dataset": "pca", "dataset_options": {"n": 500}, "vae_type": "vae-1",
-        "n_layers": 1, "latent_size": 3, "epochs": 2, "batch_size": 100, "log_every": 2,
-        "kl_annealing": True, "beta_start": 0.0})
-    data = load_run_data(config)
+    config = typed(ExperimentConfig, {
+        "model": "gaussian_vae", "dataset": "pca", "dataset_options": {"n": 500}, "vae_type": "vae-1",
+        "n_layers": 1, "latent_sizes": [3], "epochs": 2, "batch_size": 100, "log_every_steps": 2,
+        "kl_schedule": "linear", "kl_start": 0.0})
+    data = load_data(config.data, config.trainer.seed)
     experiment_id = mlflow.set_experiment("s4-logging").experiment_id
-    run_id, status = train_entropy_run(config, data, experiment_id)
+    run_id, status = train_one(config, data, 3, None, experiment_id, run_name="tiny")
     assert status == "finished"
     client = MlflowClient()
     history = {m.step: m.value for m in client.get_metric_history(run_id, "step/elbo")}
@@ -135,7 +135,7 @@ def test_cli_refuses_invalid_combinations_before_any_run(tmp_path, run, key):
     params = tmp_path / "params.yaml"
     params.write_text(f"train:\n  defaults: {{dataset: pca}}\n  runs:\n    - {{name: ok}}\n    - {run}\n")
     store = tmp_path / "store.db"
-    result = run_cli("entropies", "--kind", "train", "--params", str(params), "--out-dir",
+    result = run_cli("stage", "elbo_entropies", "train", "--params", str(params), "--out-dir",
                      str(tmp_path / "out"), cwd=tmp_path, env={"MLFLOW_TRACKING_URI": f"sqlite:///{store}"})
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {key}")

@@ -17,7 +17,8 @@ from optuna.trial import TrialState
 
 from tests.conftest import ROOT
 from tests.sweep_helpers import write_study
-from vae_core.tracking.queries import metric_history, study_runs
+from vae_core.tracking.history import metric_history
+from vae_core.tracking.queries import study_runs
 
 pytestmark = pytest.mark.slow
 

@@ -14,20 +14,20 @@ import torch
 import yaml
 
 from tests.conftest import run_cli
-from vae_core.models import ModelSpec, build_model
-from vae_core.tracking.models import load_model
+from vae_core.models import build_model, model_config
+from vae_core.tracking.checkpoints import load_model
 from vae_core.tracking.queries import registered_versions
 
 
 @pytest.fixture
 def served(tmp_path):
-    """A checkpoint {spec, sample_shape, state_dict} behind http://127.0.0.1:<port>/."""
+    """A checkpoint {model_config, sample_shape, state_dict} behind http://127.0.0.1:<port>/."""
     folder = tmp_path / "www"
     folder.mkdir()
     torch.manual_seed(3)
-    spec = ModelSpec(family="vae", arch="mlp", latent_size=3, n_layers=2)
+    spec = model_config(dict(family="vae", arch="mlp", latent_size=3, n_layers=2))
     model = build_model(spec, (64,))
-    torch.save({"spec": spec.to_dict(), "sample_shape": [64], "state_dict": model.state_dict()},
+    torch.save({"model_config": spec.model_dump(), "sample_shape": [64], "state_dict": model.state_dict()},
                folder / "vae.pt")
     torch.save({"weights": model.state_dict()}, folder / "bare.pt")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
@@ -56,5 +56,5 @@ def test_an_http_checkpoint_becomes_a_dvc_tracked_registered_model(served, workd
     assert versions.loc[0, "tag.dvc.md5"] == record["outs"][0]["md5"]
     bad = run_cli("import-checkpoint", "--url", f"{base}/bare.pt", "--name", "imported_vae",
                   "--out", "models/bare.pt", cwd=workdir, env={"MLFLOW_TRACKING_URI": tracking_uri})
-    assert bad.returncode == 2 and "must be a dict with keys spec, sample_shape, state_dict" in bad.stderr
+    assert bad.returncode == 2 and "lacks model_config, sample_shape, state_dict" in bad.stderr
     assert len(registered_versions("imported_vae")) == 1

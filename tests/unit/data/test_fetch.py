@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from torchvision import datasets
 
-from tests.test_data import _write_idx
+from tests.unit.data.test_data import _write_idx
 from vae_core.data import fetch, load_dataset
 
 

@@ -14,14 +14,17 @@ import mlflow
 import pytest
 import torch
 from mlflow import MlflowClient
-from torch import nn
 
 from tests.conftest import ROOT, subprocess_env
-from vae_core.analysis.geometry_runner import GeometryConfig, resolve, run_geometry
 from vae_core.analysis.sample_quality import frechet_distance, moments
 from vae_core.cli.__main__ import main
+from vae_core.config import typed
 from vae_core.experiment import ExperimentConfig, load_data, run_experiment
-from vae_core.tracking.models import load_model, log_checkpoint, run_checkpoints
+from vae_core.models import build_model, model_config
+from vae_core.studies.base import StageContext
+from vae_core.studies.id_ii.analyze import GeometryConfig, resolve, run_geometry
+from vae_core.studies.id_ii.report import ReportConfig, report
+from vae_core.tracking.checkpoints import load_model, log_checkpoint, run_checkpoints
 
 MLP_LAYERS = ["input", "encoder.body", "latent", "decoder.body.1", "output"]
 TRAINING = {"study": "geometry_runner_test", "dataset": "digits", "arch": "mlp", "latent_sizes": [2, 3],
@@ -35,7 +38,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> dict
     here = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("geometry_runner"))
     try:
-        return run_experiment(ExperimentConfig.from_dict(TRAINING)).child_run_ids
+        return run_experiment(typed(ExperimentConfig, TRAINING)).child_run_ids
     finally:
         os.chdir(here)
 
@@ -89,7 +92,7 @@ def test_sample_quality_and_kl_of_every_checkpoint(analysed: tuple[dict, Path],
         assert json.loads((out / f"{name}.json").read_text()) == tables[name]
     assert tables["geometry"]["sample_quality"]["skipped"] == {}
     assert tables["geometry"]["kl"] == {"metric": "val/kl", "skipped": {}}
-    points = load_data(ExperimentConfig.from_dict(TRAINING)).test[:N_POINTS].numpy()
+    points = load_data(typed(ExperimentConfig, TRAINING)).test[:N_POINTS].numpy()
     client = MlflowClient()
     for size, run_id in trained.items():
         label = str(size)
@@ -111,7 +114,8 @@ def test_sample_quality_and_kl_of_every_checkpoint(analysed: tuple[dict, Path],
 def test_report_adds_quality_and_kl_and_reads_older_folders(analysed: tuple[dict, Path],
                                                             workdir: Path) -> None:
     tables, out = analysed
-    assert main(["geometry-report", "--in-dir", str(out), "--out-dir", "report"]) == 0
+    shutil.copytree(out, workdir / "geometry")
+    report(ReportConfig(), StageContext("id_ii", "report", Path("params.yaml"), workdir))
     metrics = json.loads((workdir / "report" / "metrics.json").read_text())
     for label in ("2", "3"):
         assert metrics[f"latent_{label}"]["fd_pixel"] == pytest.approx(
@@ -119,28 +123,29 @@ def test_report_adds_quality_and_kl_and_reads_older_folders(analysed: tuple[dict
         assert metrics[f"latent_{label}"]["val_kl"] == pytest.approx(tables["kl"][label]["1"], abs=1e-6)
     figures = {path.stem for path in (workdir / "report" / "figures").glob("*.png")}
     assert {"ii_out_in_vs_quality", "kl_by_epoch", "ii_out_in_by_latent"} <= figures
-    older = shutil.copytree(out, workdir / "older", ignore=shutil.ignore_patterns("sample_quality.json",
-                                                                                 "kl.json"))
-    assert main(["geometry-report", "--in-dir", str(older), "--out-dir", "older_report"]) == 0
-    metrics = json.loads((workdir / "older_report" / "metrics.json").read_text())
+    shutil.copytree(out, workdir / "older" / "geometry",
+                    ignore=shutil.ignore_patterns("sample_quality.json", "kl.json"))
+    report(ReportConfig(), StageContext("id_ii", "report", Path("params.yaml"), workdir / "older"))
+    metrics = json.loads((workdir / "older" / "report" / "metrics.json").read_text())
     assert "fd_pixel" not in metrics["latent_2"] and "val_kl" not in metrics["latent_2"]
-    figures = {path.stem for path in (workdir / "older_report" / "figures").glob("*.png")}
+    figures = {path.stem for path in (workdir / "older" / "report" / "figures").glob("*.png")}
     assert figures == {"id_profile", "ii_first_last", "ii_out_in_by_latent", "ii_consecutive",
                        "ii_out_in_by_epoch"}
 
 
 def test_a_network_without_decoder_or_training_history_is_skipped(workdir: Path) -> None:
+    model = build_model(model_config({"family": "linear_vae", "latent_size": 4}), (1, 8, 8))
     with mlflow.start_run() as run:
-        log_checkpoint(nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), run.info.run_id, 0)
-    config = GeometryConfig(models=[run.info.run_id], n_points=60, layers=["input", "1", "output"], k=8,
+        model_id = log_checkpoint(model, run.info.run_id, 0)
+    config = GeometryConfig(models=[f"models:/{model_id}"], n_points=60, layers=["input", "output"], k=8,
                             dataset="digits")
     tables = run_geometry(config, workdir / "out")
-    label = run.info.run_id
+    label = f"models:/{model_id}"
     assert list(tables["ids"]) == [label]
     assert tables["sample_quality"] == {} and tables["kl"] == {}
     assert tables["geometry"]["sample_quality"]["skipped"] == {
         label: "no encode() and decoder to sample through"}
-    assert tables["geometry"]["kl"]["skipped"] == {label: f"training run {label} logged no val/kl"}
+    assert tables["geometry"]["kl"]["skipped"] == {label: "no training run to read it from"}
 
 
 def test_analyze_cli_with_a_registered_alias(workdir: Path, trained: dict[int, str]) -> None:
@@ -163,6 +168,10 @@ def test_bad_settings_stop_before_any_run(workdir: Path, capsys: pytest.CaptureF
     assert "kind: unknown value 'channels'; allowed values: geometry" in capsys.readouterr().err
     assert main(["analyze", "--model", "x", "--latent", "median"]) == 2
     assert "latent: unknown value 'median'" in capsys.readouterr().err
+    for bad in ("nonsense123", "models:/nope@x", "models:/nope/3", "m-0000"):
+        assert main(["analyze", "--model", bad]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and bad in error, error
 
 
 @pytest.mark.slow
@@ -184,7 +193,7 @@ def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: 
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Killed after two of the four checkpoints, the same command computes only the other two
     and writes the uninterrupted analysis's tables; a changed setting computes all again."""
-    from vae_core.analysis import geometry_runner
+    from vae_core.studies.id_ii import analyze as geometry_runner
 
     real, calls, kill = geometry_runner.layer_geometry, [], [True]
 
@@ -205,6 +214,6 @@ def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: 
     expected, _ = analysed
     assert tables == expected
     calls.clear()
-    config.k = 12
+    config = config.model_copy(update={"k": 12})
     assert run_geometry(config, workdir / "out_k12")["geometry"]["k"] == 12
     assert calls == [12] * 4

@@ -12,15 +12,15 @@ from torch.distributions import Normal, kl_divergence
 
 from vae_core.config import ConfigError
 from vae_core.models import (
-    ARCHITECTURES,
     FAMILIES,
     LIKELIHOODS,
-    ModelSpec,
     build_likelihood,
     build_model,
     dynamic_widths,
     gaussian_kl,
+    model_config,
 )
+from vae_core.models.architectures import ARCHITECTURES
 
 
 @pytest.mark.parametrize(("d_x", "d_z", "n", "expected"), [
@@ -41,7 +41,7 @@ def test_dynamic_widths_formula_brute_force(d_x, d_z, n):
 
 
 def test_mlp_layers_follow_the_widths():
-    model = build_model(ModelSpec(arch="mlp", latent_size=2, n_layers=3), (1, 28, 28))
+    model = build_model(model_config(dict(arch="mlp", latent_size=2, n_layers=3)), (1, 28, 28))
     linears = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [
         (784, 524), (524, 263), (263, 2), (263, 2)]  # two heads: mu and logvar
@@ -82,12 +82,25 @@ def test_gaussian_nll_matches_scipy(name):
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_registered_family_builds_and_takes_one_step(family):
+    """Each family with its own defaults: one forward pass, finite loss, one optimiser step."""
+    model = build_model(model_config({"family": family, "latent_size": 2}), (1, 8, 8))
+    before = [p.detach().clone() for p in model.parameters()]
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    out = model(torch.rand(6, 1, 8, 8))
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    optimiser.step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("family", ["ae", "vae"])
 @pytest.mark.parametrize("likelihood", sorted(LIKELIHOODS))
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
-def test_every_registry_entry_builds_and_runs(family, likelihood, arch):
+def test_every_architecture_and_likelihood_builds_and_runs(family, likelihood, arch):
     shape = (3, 32, 32) if arch == "conv32" else (1, 8, 8)
-    model = build_model(ModelSpec(family=family, arch=arch, latent_size=4,
-                                  likelihood=likelihood), shape)
+    model = build_model(model_config(dict(family=family, arch=arch, latent_size=4,
+                                  likelihood=likelihood)), shape)
     x = torch.rand(5, *shape)
     out = model(x)
     assert out.z.shape == (5, 4) and out.out.shape == (5, *shape)
@@ -98,13 +111,13 @@ def test_every_registry_entry_builds_and_runs(family, likelihood, arch):
 
 
 def test_vae_loss_is_recon_plus_beta_kl():
-    model = build_model(ModelSpec(beta=3.5, latent_size=3), (1, 8, 8))
+    model = build_model(model_config(dict(beta=3.5, latent_size=3)), (1, 8, 8))
     out = model(torch.rand(7, 1, 8, 8))
     torch.testing.assert_close(out.loss, out.recon + 3.5 * out.kl)
 
 
 def test_conv32_decoder_and_encoder_shapes():
-    model = build_model(ModelSpec(arch="conv32", latent_size=16), (1, 32, 32))
+    model = build_model(model_config(dict(arch="conv32", latent_size=16)), (1, 32, 32))
     shapes = []
     x = torch.rand(2, 1, 32, 32)
     for block in model.encoder.blocks:
@@ -113,17 +126,21 @@ def test_conv32_decoder_and_encoder_shapes():
     assert shapes == [(64, 16, 16), (128, 8, 8), (256, 4, 4), (256, 2, 2)]
 
 
-@pytest.mark.parametrize(("spec", "shape", "key"), [
-    (ModelSpec(arch="conv32"), (1, 28, 28), "arch"),
-    (ModelSpec(latent_size=0), (1, 8, 8), "latent_size"),
-    (ModelSpec(latent_size=64), (1, 8, 8), "latent_size"),
-    (ModelSpec(family="gan"), (1, 8, 8), "model"),
-    (ModelSpec(beta=-1.0), (1, 8, 8), "beta"),
-    (ModelSpec(likelihood="poisson"), (1, 8, 8), "likelihood"),
+@pytest.mark.parametrize(("values", "shape", "key"), [
+    (dict(arch="conv32"), (1, 28, 28), "arch"),
+    (dict(arch="conv33"), (1, 28, 28), "arch"),
+    (dict(latent_size=0), (1, 8, 8), "latent_size"),
+    (dict(latent_size=64), (1, 8, 8), "latent_size"),
+    (dict(family="gan"), (1, 8, 8), "model"),
+    (dict(beta=-1.0), (1, 8, 8), "beta"),
+    (dict(family="ae", beta=1.0), (1, 8, 8), "unknown key 'beta'"),
+    (dict(likelihood="poisson"), (1, 8, 8), "likelihood"),
+    (dict(family="gaussian_vae", vae_type="vae-2"), (1, 8, 8), "weight_constraint"),
+    (dict(family="gaussian_vae", vae_type="vae-9"), (1, 8, 8), "vae_type"),
 ])
-def test_bad_specs_name_the_key(spec, shape, key):
+def test_bad_configs_name_the_key(values, shape, key):
     with pytest.raises(ConfigError, match=f"^{key}"):
-        build_model(spec, shape)
+        build_model(model_config(values), shape)
 
 
 def test_gaussian_fixed_entropy_constant():

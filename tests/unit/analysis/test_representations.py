@@ -10,13 +10,13 @@ import torch
 
 from vae_core.analysis.representations import S0_MODULES, capture, layer_spec
 from vae_core.config import ConfigError
-from vae_core.models import ModelSpec, build_model
+from vae_core.models import build_model, model_config
 from vae_core.models.blocks import dynamic_widths
 
 
 def _s0(channels: int, latent: int = 8) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model(ModelSpec(family="vae", arch="conv32", latent_size=latent), (channels, 32, 32))
+    return build_model(model_config(dict(family="vae", arch="conv32", latent_size=latent)), (channels, 32, 32))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -49,7 +49,7 @@ def test_captured_values_are_the_network_s(tmp_path: Path) -> None:
 
 
 def test_user_named_modules_and_errors(tmp_path: Path) -> None:
-    model = build_model(ModelSpec(family="vae", arch="mlp", latent_size=3, n_layers=2), (64,))
+    model = build_model(model_config(dict(family="vae", arch="mlp", latent_size=3, n_layers=2)), (64,))
     with pytest.raises(ConfigError, match="^layers: this network is not S0"):
         layer_spec(model)
     with pytest.raises(ConfigError, match="^layers: no module 'encoder.nope'"):

@@ -6,10 +6,10 @@ import mlflow
 import pytest
 import torch
 
-from vae_core.config import ConfigError
+from vae_core.config import ConfigError, typed
 from vae_core.data import load_dataset
 from vae_core.experiment import ExperimentConfig, run_experiment
-from vae_core.tracking.models import load_model, run_checkpoints
+from vae_core.tracking.checkpoints import load_model, run_checkpoints
 from vae_core.training import Trainer, TrainerConfig
 
 
@@ -20,7 +20,7 @@ def trained(tracking_uri, tmp_path_factory):
     cwd = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("train"))
     try:
-        config = ExperimentConfig.from_dict({
+        config = typed(ExperimentConfig, {
             "study": "tracking-test", "latent_sizes": [2, 3], "epochs": 3,
             "save_interval": [0, 3], "batch_size": 64})
         result = run_experiment(config)
@@ -75,7 +75,7 @@ def test_checkpoints_are_logged_models_that_reproduce_the_logged_metric(trained)
 
 def test_architecture_that_does_not_fit_fails_before_any_run(tracking_uri, workdir):
     before = len(mlflow.search_runs(search_all_experiments=True))
-    config = ExperimentConfig.from_dict({"study": "never", "arch": "conv32", "epochs": 1})
+    config = typed(ExperimentConfig, {"study": "never", "arch": "conv32", "epochs": 1})
     with pytest.raises(ConfigError, match=r"^arch: 'conv32' needs images of shape \(C, 32, 32\)"):
         run_experiment(config)
     assert len(mlflow.search_runs(search_all_experiments=True)) == before
@@ -84,7 +84,7 @@ def test_architecture_that_does_not_fit_fails_before_any_run(tracking_uri, workd
 
 def test_missing_prepared_file_is_named_before_any_run(tracking_uri, workdir):
     before = len(mlflow.search_runs(search_all_experiments=True))
-    config = ExperimentConfig.from_dict({"data_file": "data/prepared/none.npz", "epochs": 1})
+    config = typed(ExperimentConfig, {"data_file": "data/prepared/none.npz", "epochs": 1})
     with pytest.raises(ConfigError, match="^data_file: data/prepared/none.npz does not exist"):
         run_experiment(config)
     assert len(mlflow.search_runs(search_all_experiments=True)) == before

@@ -17,8 +17,9 @@ from vae_core.config import ConfigError
 from vae_core.sweep.report import write_report
 from vae_core.sweep.runner import open_study, run_sweep, storage_url
 from vae_core.sweep.spec import load_study_spec
-from vae_core.tracking.models import load_model, run_checkpoints
-from vae_core.tracking.queries import metric_history, registered_versions, study_runs
+from vae_core.tracking.checkpoints import load_model, run_checkpoints
+from vae_core.tracking.history import metric_history
+from vae_core.tracking.queries import registered_versions, study_runs
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, subprocess_env
-from tests.test_data import _write_idx
+from tests.unit.data.test_data import _write_idx
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +83,40 @@ def test_dvc_repro_runs_offline_and_again_is_a_no_op(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True)
     assert len(runs) == 4  # one parent and three latent sizes: the second repro trained nothing
+
+
+def _experiment_metrics(shown: object) -> dict[str, dict]:
+    """name -> metrics files of every experiment in `dvc exp show --json` output (DVC 3 layout)."""
+    found: dict[str, dict] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if node.get("name") and isinstance(data, dict) and "metrics" in data:
+                found[node["name"]] = data["metrics"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(shown)
+    return found
+
+
+def test_dvc_experiments_compare_metrics(tmp_path):
+    """`dvc exp run -S` twice with different values: `dvc exp show` holds both experiments'
+    metrics (they are git-tracked files), and an epochs override needs no save_interval edit."""
+    repo = copy_of_repo(tmp_path / "repo")
+    env = subprocess_env()
+    _run(["dvc", "exp", "run", "-n", "short", "-S", "train.epochs=2"], cwd=repo, env=env)
+    _run(["dvc", "exp", "run", "-n", "longer", "-S", "train.epochs=3", "-S", "train.save_interval=[0,3]"],
+         cwd=repo, env=env)
+    shown = json.loads(_run(["dvc", "exp", "show", "--json"], cwd=repo, env=env).stdout)
+    metrics = _experiment_metrics(shown)
+    assert {"short", "longer"} <= set(metrics), metrics.keys()
+    for name in ("short", "longer"):
+        report = metrics[name]["results/default/metrics.json"]["data"]
+        assert sorted(report) == ["latent_2", "latent_4", "latent_8"]
+    diff = _run(["dvc", "exp", "diff", "short", "longer", "--json"], cwd=repo, env=env)
+    assert "val_loss" in diff.stdout

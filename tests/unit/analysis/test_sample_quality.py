@@ -10,8 +10,8 @@ import torch
 from vae_core.analysis.representations import decode_mean, decodes, prior_samples
 from vae_core.analysis.sample_quality import frechet_distance, moments
 from vae_core.config import ConfigError
+from vae_core.models import build_model, model_config
 from vae_core.models.linear_vae import LinearVAE
-from vae_core.models.registry import ModelSpec, build_model
 
 
 def _brute_force(x: np.ndarray, y: np.ndarray) -> float:
@@ -67,7 +67,7 @@ def test_bad_input_names_the_problem() -> None:
 def test_prior_samples_decode_seeded_draws_of_the_latent_width() -> None:
     """Batched, in eval mode (BatchNorm's running statistics, not each batch's own)."""
     torch.manual_seed(0)
-    model = build_model(ModelSpec(family="vae", arch="conv32", latent_size=3), (1, 32, 32))
+    model = build_model(model_config(dict(family="vae", arch="conv32", latent_size=3)), (1, 32, 32))
     samples = prior_samples(model, torch.rand(10, 1, 32, 32), n=7, seed=5, batch_size=3)
     z = torch.randn(7, 3, generator=torch.Generator().manual_seed(5))
     model.eval()

@@ -48,4 +48,4 @@ def test_four_workers_run_every_grid_point_once_with_its_child_run(postgres, mlf
     champion = mlflow.pytorch.load_model("models:/grid8@champion")
     best = min(complete, key=lambda t: t.value)
     assert client.get_model_version_by_alias("grid8", "champion").run_id == best.user_attrs["mlflow_run_id"]
-    assert champion.spec.latent_size == best.params["latent_size"]
+    assert champion.config.latent_size == best.params["latent_size"]
