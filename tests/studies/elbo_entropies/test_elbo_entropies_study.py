@@ -70,9 +70,10 @@ def test_converged_vae1_on_pca_meets_the_exact_log_likelihood():
 def test_entropy_sum_spread_is_at_least_5x_smaller_than_the_sampled_elbo():
     data = load_dataset("pca", n=2000)
     torch.manual_seed(0)
-    model = build_model(model_config(dict(family="gaussian_vae", vae_type="vae-1", n_layers=1, latent_size=2)),
-                        data.sample_shape)
-    Trainer(model, data, TrainerConfig(epochs=15, batch_size=100, lr=0.01, group_lr={"variances": 0.05})).fit()
+    config = model_config(dict(family="gaussian_vae", vae_type="vae-1", n_layers=1, latent_size=2))
+    model = build_model(config, data.sample_shape)
+    settings = TrainerConfig(epochs=15, batch_size=100, lr=0.01, group_lr={"variances": 0.05})
+    Trainer(model, data, settings).fit()
     table = estimator_spread(model, data.train, sample_sizes=(10, 100, 1000), repeats=10)
     std = table.pivot(index="n_samples", columns="estimator", values="std")
     assert (std.elbo >= 5 * std.entropy_sum).all(), std

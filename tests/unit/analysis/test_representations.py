@@ -16,7 +16,8 @@ from vae_core.models.blocks import dynamic_widths
 
 def _s0(channels: int, latent: int = 8) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model(model_config(dict(family="vae", arch="conv32", latent_size=latent)), (channels, 32, 32))
+    config = model_config(dict(family="vae", arch="conv32", latent_size=latent))
+    return build_model(config, (channels, 32, 32))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
