@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae_core.data.downloaded import DatasetMissingError, DownloadedSource, require_files
+from vae_core.data.downloaded import SOURCES, DatasetMissingError, require_files
 from vae_core.data.splits import DatasetSplits, split_train_val
 
-FREY_FACE = DownloadedSource("frey_face", ".", ("frey_rawface.mat",))
+FREY_FACE = SOURCES["frey_face"]
 FREY_FACE_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
 # No checksum is published for the file; fetch with md5=None and record the downloaded file's
 # md5 in the data stage's lock file (DVC does this for its outputs).

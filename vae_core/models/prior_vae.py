@@ -7,13 +7,15 @@ generation draws z from the same N(m, v), so samples come from the prior the mod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
+from pydantic import model_validator
 from torch import nn
 
 from vae_core.config import ConfigError
 from vae_core.models.divergences import gaussian_kl
-from vae_core.models.families import VAE
+from vae_core.models.families import VAE, VAEConfig
 from vae_core.models.likelihoods import Likelihood
 
 
@@ -34,6 +36,26 @@ def draw_prior(n: int, latent_size: int, prior_mean: torch.Tensor | float = 0.0,
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     eps = torch.randn(n, latent_size, generator=generator)
     return torch.as_tensor(prior_mean, dtype=eps.dtype) + eps * torch.as_tensor(prior_var).sqrt()
+
+
+class PriorVAEConfig(VAEConfig):
+    """A beta-VAE with prior N(prior_mean, diag prior_var): scalars, or one value per latent."""
+
+    family: Literal["prior_vae"] = "prior_vae"  # type: ignore[assignment]
+    prior_mean: float | list[float] = 0.0
+    prior_var: float | list[float] = 1.0
+
+    @model_validator(mode="after")
+    def _prior(self) -> PriorVAEConfig:
+        variances = self.prior_var if isinstance(self.prior_var, list) else [self.prior_var]
+        if min(variances, default=1.0) <= 0:
+            raise ConfigError(f"prior_var: must be > 0 (a variance), got {self.prior_var!r}; "
+                              "give positive variances, e.g. 1.0")
+        for key, value in (("prior_mean", self.prior_mean), ("prior_var", self.prior_var)):
+            if isinstance(value, list) and len(value) != self.latent_size:
+                raise ConfigError(f"{key}: {len(value)} values for latent_size {self.latent_size}; "
+                                  f"give one number or {self.latent_size}")
+        return self
 
 
 class PriorVAE(VAE):

@@ -33,7 +33,7 @@ def _write(folder: Path, faces: np.ndarray) -> None:
 
 @pytest.fixture
 def registered(monkeypatch):
-    monkeypatch.setitem(downloaded.SOURCES, "frey_face", FREY_FACE)  # the lead's wiring
+    monkeypatch.setitem(downloaded.SOURCES, "frey_face", FREY_FACE)  # registered already; kept explicit
 
 
 def _ids(x: torch.Tensor) -> set[int]:

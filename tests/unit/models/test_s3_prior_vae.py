@@ -7,7 +7,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from vae_core.config import ConfigError
-from vae_core.models import ModelSpec, build_model
+from vae_core.models import build_model, model_config
 from vae_core.models.divergences import gaussian_kl
 from vae_core.models.prior_vae import PriorVAE, draw_prior
 
@@ -34,7 +34,7 @@ def test_kl_to_a_nonstandard_prior_matches_torch(offset, log_v, logvar_shift):
 
 
 def _model(prior_mean, prior_var, beta=1.0) -> PriorVAE:
-    plain = build_model(ModelSpec(family="vae", latent_size=3, n_layers=2), (1, 8, 8))
+    plain = build_model(model_config({"family": "vae", "latent_size": 3, "n_layers": 2}), (1, 8, 8))
     return PriorVAE(plain.encoder, plain.decoder, plain.likelihood, beta, prior_mean, prior_var)
 
 
@@ -78,3 +78,21 @@ def test_samples_come_from_the_prior():
 def test_bad_priors_are_refused(mean, var, pattern):
     with pytest.raises(ConfigError, match=pattern):
         _model(mean, var)
+
+
+def test_the_registry_builds_a_prior_vae_with_its_configured_prior():
+    model = build_model(model_config({"family": "prior_vae", "latent_size": 2, "prior_mean": [1.0, -2.0],
+                                      "prior_var": 3.0, "beta": 0.5}), (1, 8, 8))
+    assert isinstance(model, PriorVAE) and model.beta == 0.5
+    torch.testing.assert_close(model.prior_mean, torch.tensor([1.0, -2.0]))
+    torch.testing.assert_close(model.prior_var, torch.tensor(3.0))
+
+
+@pytest.mark.parametrize(("values", "pattern"), [
+    ({"prior_var": 0.0}, r"prior_var: must be > 0"),
+    ({"prior_var": [1.0, -0.5]}, r"prior_var: must be > 0"),
+    ({"prior_mean": [0.0, 1.0, 2.0]}, r"prior_mean: 3 values for latent_size 2"),
+])
+def test_bad_prior_configs_are_refused_before_building(values, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        model_config({"family": "prior_vae", "latent_size": 2, **values})
