@@ -28,7 +28,7 @@ class ModelConfig(StrictModel):
     arch: str = "mlp"
     latent_size: PositiveInt = 2
     n_layers: PositiveInt = 2  # the dynamic MLP's depth (S3's rule for the widths)
-    hidden_widths: IntList = Field(default_factory=list)  # the MLP's hidden widths (n_layers - 1); empty: the dynamic rule
+    hidden_widths: IntList = Field(default_factory=list)  # n_layers - 1 widths; empty: the dynamic rule
     likelihood: str = "bernoulli"
     sigma: PositiveFloat = 1.0  # Gaussian likelihoods: the fixed or initial standard deviation
 
