@@ -61,8 +61,8 @@ def fd_pixel(model: torch.nn.Module, data: DatasetSplits, latent_size: int, n: i
 def model_figures(model: torch.nn.Module, data: DatasetSplits, latent_size: int, seed: int,
                   n_reconstructions: int = 10) -> dict[str, Figure]:
     """name -> figure for one network; the scatter and histograms only when D_z = 2."""
-    figures = {"prior_grid": image_grid_figure(decode(model, prior_draws(model, data, latent_size, 100, seed)),
-                                               10, 10, "samples (10 x 10)")}
+    samples = decode(model, prior_draws(model, data, latent_size, 100, seed))
+    figures = {"prior_grid": image_grid_figure(samples, 10, 10, "samples (10 x 10)")}
     if latent_size >= 2:
         figures["traversal"] = traversal_figure(decode(model, traversal_grid(21, 3.0, latent_size)))
     originals = data.test[:n_reconstructions]

@@ -55,7 +55,8 @@ def curves_figure(folds: dict[int, str], family: str) -> plt.Figure:
 
 def configuration_row(name: str, run_id: str, config: ExperimentConfig, fd: float) -> dict[str, Any]:
     model = config.model
-    stats = final_metrics(run_id, [f"folds.test_{m}.{s}" for m in ("loss", "recon", *FIXED) for s in ("mean", "std")])
+    names = [f"folds.test_{m}.{s}" for m in ("loss", "recon", *FIXED) for s in ("mean", "std")]
+    stats = final_metrics(run_id, names)
     return {"configuration": name, "dataset": config.data.dataset, "family": model.family,
             "latent_size": model.latent_size, "n_layers": model.n_layers,
             "beta": getattr(model, "beta", float("nan")), "prior_mean": str(getattr(model, "prior_mean", "")),
