@@ -2,19 +2,20 @@
 
     ae_vs_vae, latent_size: 2, n_layers: [1, 2, 3] -> an AE and a VAE per depth
     ae_vs_vae, latent_size: [2, 8, 32], n_layers: 2 -> an AE and a VAE per latent size
-    beta_vae, betas: [0.1, 1, 4]        -> a VAE per beta
-    prior_vae, prior_mean/prior_var     -> a VAE with prior N(m, v) (methods.md's KL)
+    beta_vae, betas: [0.1, 1, 4]                    -> a VAE per beta
+    prior_vae, prior_mean, prior_var                -> a VAE with prior N(m, v) (methods.md's KL)
 
-Every configuration is trained on every data set in `datasets`. A configuration's name says
-what it is (dataset, family, D_z, depth, beta, prior), so one declared twice (the beta = 1 VAE
-of the beta experiment is the VAE of the first) is trained once.
+Every configuration is trained on every data set in `datasets`; its training keys are
+`defaults`, then `dataset_defaults[<data set>]`, then the experiment's `overrides`. A
+configuration's name says what it is (dataset, family, D_z, depth, beta, prior), so one declared
+twice (the beta = 1 VAE of the beta experiment is the VAE of the first) is trained once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from vae_core.config import ConfigError, StrictModel, StrList, typed
 from vae_core.experiment import ExperimentConfig
@@ -31,6 +32,7 @@ class Experiment(StrictModel):
     betas: list[float] = Field(default_factory=list)
     prior_mean: float | list[float] = 0.0
     prior_var: float | list[float] = 1.0
+    overrides: dict[str, Any] = Field(default_factory=dict)  # flat training keys for this one only
 
     @field_validator("kind")
     @classmethod
@@ -47,6 +49,7 @@ class TrainConfig(StrictModel):
     fold_seed: int = Field(0, ge=0)
     datasets: StrList = Field(default_factory=lambda: ["digits"])
     defaults: dict[str, Any] = Field(default_factory=dict)  # flat training keys shared by all
+    dataset_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per data set
     experiments: list[Experiment]
 
     @field_validator("folds")
@@ -55,6 +58,14 @@ class TrainConfig(StrictModel):
         if value < 2:
             raise ValueError(f"{value} folds cannot cross-validate; give folds >= 2 (S3 uses 10)")
         return value
+
+    @model_validator(mode="after")
+    def _dataset_defaults(self) -> TrainConfig:
+        unknown = sorted(set(self.dataset_defaults) - set(self.datasets))
+        if unknown:
+            raise ValueError(f"dataset_defaults: {unknown[0]!r} is not in datasets {self.datasets}; "
+                             f"give defaults only for the study's data sets")
+        return self
 
 
 def _variants(experiment: Experiment) -> list[dict[str, Any]]:
@@ -95,7 +106,8 @@ def configurations(config: TrainConfig) -> dict[str, ExperimentConfig]:
     for index, experiment in enumerate(config.experiments):
         for dataset in config.datasets:
             for variant in _variants(experiment):
-                values = {**config.defaults, "study": "ae_vs_vae", "dataset": dataset, **variant}
+                values = {**config.defaults, **config.dataset_defaults.get(dataset, {}),
+                          **experiment.overrides, "study": "ae_vs_vae", "dataset": dataset, **variant}
                 size = values.pop("latent_size")
                 name = configuration_name(dataset, {**variant, **values, "latent_size": size})
                 if name not in found:
