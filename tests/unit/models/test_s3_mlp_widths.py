@@ -48,3 +48,19 @@ def test_default_widths_shape_the_frey_face_layers():
 def test_inconsistent_hidden_widths_are_refused(hidden, n_layers, pattern):
     with pytest.raises(ConfigError, match=pattern):
         MLPEncoder(560, 5, n_layers, stochastic=True, hidden_widths=hidden)
+
+
+def test_model_config_hidden_widths_reach_the_mlp_and_empty_means_the_dynamic_rule():
+    from torch import nn
+
+    from vae_core.models import build_model, model_config
+
+    def widths(model: nn.Module) -> list[int]:
+        linears = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
+        return [linears[0].in_features, *(m.out_features for m in linears)]
+
+    given = build_model(model_config({"family": "ae", "latent_size": 2, "n_layers": 3,
+                                      "hidden_widths": [10, 5]}), (1, 8, 8))
+    assert widths(given) == [64, 10, 5, 2]
+    dynamic = build_model(model_config({"family": "ae", "latent_size": 2, "n_layers": 3}), (1, 8, 8))
+    assert widths(dynamic) == dynamic_widths(64, 2, 3) == [64, 44, 23, 2]  # 64 - floor(62 i / 3)
