@@ -42,6 +42,7 @@ SOURCES: dict[str, DownloadedSource] = {
         "img_align_celeba", "list_eval_partition.txt", "list_attr_celeba.txt",
         "identity_CelebA.txt", "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt")),
     "susy": DownloadedSource("susy", ".", ("SUSY.csv.gz",)),
+    "frey_face": DownloadedSource("frey_face", ".", ("frey_rawface.mat",)),
 }
 CELEBA_SIZE = 64
 SUSY_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00279/SUSY.csv.gz"
@@ -82,6 +83,12 @@ def fetch(name: str, data_dir: Path) -> Path:
         from torchvision.datasets.utils import download_url
 
         download_url(SUSY_URL, str(root), "SUSY.csv.gz")
+    elif name == "frey_face":
+        from torchvision.datasets.utils import download_url
+
+        from vae_core.data.frey_face import FREY_FACE_MD5, FREY_FACE_URL
+
+        download_url(FREY_FACE_URL, str(root), SOURCES[name].files[0], md5=FREY_FACE_MD5)
     else:
         cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
                "cifar10": datasets.CIFAR10}[name]

@@ -15,6 +15,7 @@ import torch
 from vae_core.config import ConfigError, reject_unknown_keys, require_choice, require_float
 from vae_core.data.downloaded import SOURCES, load_downloaded, load_susy
 from vae_core.data.embedded import load_digits, load_pca
+from vae_core.data.frey_face import load_frey_face
 from vae_core.data.manifolds import CURVES, load_manifold
 from vae_core.data.splits import DatasetSplits
 
@@ -39,8 +40,9 @@ DATASETS: dict[str, DatasetSpec] = {
     "manifold": DatasetSpec("manifold", "embedded", partial(load_manifold, "manifold"),
                             {"n": 50000, "noise": 0.05, "k": 2, "D": 3}),
     **{name: DatasetSpec(name, "downloaded", partial(load_downloaded, name), IMAGE_OPTIONS)
-       for name in SOURCES if name != "susy"},
+       for name in SOURCES if name not in ("susy", "frey_face")},
     "susy": DatasetSpec("susy", "downloaded", load_susy, {"limit": None}),
+    "frey_face": DatasetSpec("frey_face", "downloaded", load_frey_face, {"limit": None}),
 }
 
 

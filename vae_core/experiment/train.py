@@ -70,8 +70,12 @@ def run_tags(config: ExperimentConfig, data: DatasetSplits, kind: str) -> dict[s
 def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
               parent_run_id: str | None, experiment_id: str,
               extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
-              key_extra: dict[str, Any] | None = None, run_name: str = "") -> tuple[str, str]:
+              key_extra: dict[str, Any] | None = None, run_name: str = "",
+              metric_callbacks: tuple[Callback, ...] = ()) -> tuple[str, str]:
     """Train one latent size in its own run (resumed if an unfinished one has the same key).
+
+    `metric_callbacks` run before the epoch's metrics are logged, so what they add to the
+    metrics dict is logged with them.
 
     Returns (run_id, status) with status 'finished', 'stopped' or 'failed'.
     """
@@ -88,7 +92,7 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
         log_dataset_input(config.data.dataset, data.fingerprint(), data_source(config.data))
     torch.manual_seed(config.trainer.seed)
     model = build_model(single.model, data.sample_shape)
-    callbacks: list[Callback] = [MlflowCallback(run_id), *extra_callbacks,
+    callbacks: list[Callback] = [*metric_callbacks, MlflowCallback(run_id), *extra_callbacks,
                                  ProgressCallback(f"z={latent_size}")]
     if config.trainer.log_every_steps:
         callbacks.insert(1, StepMetricsCallback(run_id, config.trainer.log_every_steps))

@@ -22,8 +22,9 @@ def mlp(config: ModelConfig, shape: tuple[int, ...], stochastic: bool) -> Pair:
     if config.latent_size >= d_x:
         raise ConfigError(f"latent_size: {config.latent_size} is not below the data dimension {d_x} "
                           f"of shape {shape}; the 'mlp' architecture narrows from data to latent")
-    return (MLPEncoder(d_x, config.latent_size, config.n_layers, stochastic),
-            MLPDecoder(config.latent_size, shape, config.n_layers))
+    hidden = list(config.hidden_widths) or None
+    return (MLPEncoder(d_x, config.latent_size, config.n_layers, stochastic, hidden),
+            MLPDecoder(config.latent_size, shape, config.n_layers, hidden))
 
 
 def conv32(config: ModelConfig, shape: tuple[int, ...], stochastic: bool) -> Pair:

@@ -7,10 +7,22 @@ import math
 import torch
 from torch import nn
 
+from vae_core.config import ConfigError
+
 
 def dynamic_widths(d_x: int, d_z: int, n_layers: int) -> list[int]:
     """D_i = D_x - floor((D_x - D_z) i / n_layers), i = 0..n_layers (S3's "dynamic" MLP)."""
     return [d_x - math.floor((d_x - d_z) * i / n_layers) for i in range(n_layers + 1)]
+
+
+def mlp_widths(d_x: int, d_z: int, n_layers: int, hidden_widths: list[int] | None = None) -> list[int]:
+    """[D_x, *hidden, D_z]: the given hidden widths, or the dynamic rule when none are given."""
+    if hidden_widths is None:
+        return dynamic_widths(d_x, d_z, n_layers)
+    if len(hidden_widths) != n_layers - 1 or min(hidden_widths, default=1) < 1:
+        raise ConfigError(f"hidden_widths: {hidden_widths} must be n_layers - 1 = {n_layers - 1} "
+                          f"positive widths; give that many or set n_layers to {len(hidden_widths) + 1}")
+    return [d_x, *hidden_widths, d_z]
 
 
 class Heads(nn.Module):
@@ -35,9 +47,10 @@ def _mlp(widths: list[int]) -> nn.Sequential:
 
 
 class MLPEncoder(nn.Module):
-    def __init__(self, d_x: int, d_z: int, n_layers: int, stochastic: bool) -> None:
+    def __init__(self, d_x: int, d_z: int, n_layers: int, stochastic: bool,
+                 hidden_widths: list[int] | None = None) -> None:
         super().__init__()
-        widths = dynamic_widths(d_x, d_z, n_layers)
+        widths = mlp_widths(d_x, d_z, n_layers, hidden_widths)
         hidden = widths[:-1]
         self.body = nn.Sequential(_mlp(hidden), nn.ReLU()) if len(hidden) > 1 else nn.Identity()
         self.heads = Heads(hidden[-1], d_z, stochastic)
@@ -49,11 +62,12 @@ class MLPEncoder(nn.Module):
 class MLPDecoder(nn.Module):
     """The encoder's widths reversed; outputs one value per data dimension, reshaped."""
 
-    def __init__(self, d_z: int, sample_shape: tuple[int, ...], n_layers: int) -> None:
+    def __init__(self, d_z: int, sample_shape: tuple[int, ...], n_layers: int,
+                 hidden_widths: list[int] | None = None) -> None:
         super().__init__()
         d_x = math.prod(sample_shape)
         self.sample_shape = sample_shape
-        self.body = _mlp(dynamic_widths(d_x, d_z, n_layers)[::-1])
+        self.body = _mlp(mlp_widths(d_x, d_z, n_layers, hidden_widths)[::-1])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z).view(-1, *self.sample_shape)

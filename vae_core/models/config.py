@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import PositiveFloat, PositiveInt, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
-from vae_core.config import StrictModel
+from vae_core.config import IntList, StrictModel
 from vae_core.models.architectures import ARCHITECTURES
 from vae_core.models.likelihoods import LIKELIHOODS
 
@@ -28,6 +28,7 @@ class ModelConfig(StrictModel):
     arch: str = "mlp"
     latent_size: PositiveInt = 2
     n_layers: PositiveInt = 2  # the dynamic MLP's depth (S3's rule for the widths)
+    hidden_widths: IntList = Field(default_factory=list)  # n_layers - 1 widths; empty: the dynamic rule
     likelihood: str = "bernoulli"
     sigma: PositiveFloat = 1.0  # Gaussian likelihoods: the fixed or initial standard deviation
 

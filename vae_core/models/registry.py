@@ -20,6 +20,7 @@ from vae_core.models.families import VAE, AEConfig, AutoEncoder, VAEConfig
 from vae_core.models.gaussian_vae import GaussianVAE, GaussianVAEConfig
 from vae_core.models.likelihoods import build_likelihood
 from vae_core.models.linear_vae import LinearVAE, LinearVAEConfig
+from vae_core.models.prior_vae import PriorVAE, PriorVAEConfig
 
 Shape = tuple[int, ...]
 
@@ -40,6 +41,12 @@ def _vae(config: VAEConfig, shape: Shape) -> VAE:
     return VAE(encoder, decoder, build_likelihood(config.likelihood, config.sigma), beta=config.beta)
 
 
+def _prior_vae(config: PriorVAEConfig, shape: Shape) -> PriorVAE:
+    encoder, decoder = ARCHITECTURES[config.arch](config, shape, True)
+    return PriorVAE(encoder, decoder, build_likelihood(config.likelihood, config.sigma), beta=config.beta,
+                    prior_mean=config.prior_mean, prior_var=config.prior_var)
+
+
 def _gaussian_vae(config: GaussianVAEConfig, shape: Shape) -> GaussianVAE:
     encoder, decoder = ARCHITECTURES[config.arch](config, shape, True)
     var_decoder = ARCHITECTURES[config.arch](config, shape, True)[1] if config.vae_type == "sigma_z" else None
@@ -57,6 +64,7 @@ FAMILIES: dict[str, Family] = {
     "vae": Family(VAEConfig, _vae),
     "gaussian_vae": Family(GaussianVAEConfig, _gaussian_vae),
     "linear_vae": Family(LinearVAEConfig, _linear_vae),
+    "prior_vae": Family(PriorVAEConfig, _prior_vae),
 }
 
 

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from vae_core.config import ConfigError, typed
-from vae_core.studies import default, elbo_entropies, id_ii
+from vae_core.studies import ae_vs_vae, default, elbo_entropies, id_ii
 from vae_core.studies.base import Stage, StageContext, read_params
 
 STUDIES: dict[str, dict[str, Stage]] = {
     "default": default.STAGES,
     "id_ii": id_ii.STAGES,
     "elbo_entropies": elbo_entropies.STAGES,
+    "ae_vs_vae": ae_vs_vae.STAGES,
 }
 
 

@@ -189,3 +189,7 @@ def run_params(run_id: str) -> dict[str, str]:
 
 def set_tag(run_id: str, key: str, value: str) -> None:
     MlflowClient().set_tag(run_id, key, value)
+
+
+def tags_of(run_id: str) -> dict[str, str]:
+    return MlflowClient().get_run(run_id).data.tags
