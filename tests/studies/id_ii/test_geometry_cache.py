@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from vae_core.analysis.geometry_cache import GeometryCache, cache_key, points_digest
 
 from vae_core.analysis.layer_geometry import LayerGeometry, layer_geometry
 from vae_core.analysis.representations import LayerStore
+from vae_core.studies.id_ii.geometry_cache import GeometryCache, cache_key, points_digest
 
 
 def _geometry(folder: Path) -> LayerGeometry:
