@@ -98,7 +98,9 @@ def _forward(model: nn.Module, x: torch.Tensor, latent: str) -> dict[str, torch.
         z = mu if latent == "mean" else model.sample_latent(mu, logvar)
         return {INPUT: x, LATENT: z, OUTPUT: decode_mean(model, z)}
     out = model(x)
-    return {INPUT: x, OUTPUT: out if isinstance(out, torch.Tensor) else out[0]}
+    if not isinstance(out, torch.Tensor):  # a ModelOutput, or a tuple whose first item is the output
+        out = out.out if hasattr(out, "out") else out[0]
+    return {INPUT: x, OUTPUT: out}
 
 
 @torch.no_grad()

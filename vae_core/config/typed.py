@@ -68,7 +68,8 @@ def _key(model: type[BaseModel], location: tuple[Any, ...]) -> str:
 
 def one_line(error: ValidationError, model: type[BaseModel], section: str = "") -> ConfigError:
     """The first problem of a pydantic error as `key: bad value; what is wrong; allowed values`."""
-    first = error.errors()[0]
+    errors = error.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # typos first
     location = first.get("loc", ())
     key = _key(model, location) or section or model.__name__
     value = first.get("input")

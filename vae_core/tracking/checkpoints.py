@@ -125,5 +125,8 @@ def checkpoints_of(reference: str, epochs: list[int]) -> tuple[str | None, dict[
                               f"allowed values: {', '.join(map(str, sorted(found)))}")
         return parsed.run_id, {e: f"models:/{found[e]}" for e in sorted(epochs or found)}
     model_id = resolve_model_id(reference)
-    logged = mlflow.get_logged_model(model_id)
+    try:
+        logged = mlflow.get_logged_model(model_id)
+    except mlflow.exceptions.MlflowException:
+        raise ConfigError(f"model: no logged model {model_id!r} in this store") from None
     return logged.source_run_id, {int(logged.tags.get(EPOCH_TAG, 0)): reference}

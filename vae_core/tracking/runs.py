@@ -98,6 +98,13 @@ def read_config(run_id: str, model: type[Config]) -> Config:
     return typed(model, values, f"run {run_id}")
 
 
+def logged_config(run_id: str | None, model: type[Config]) -> Config | None:
+    """read_config, or None for a run that logged no configuration (a model made elsewhere)."""
+    if not run_id or CONFIG_FILE not in {a.path for a in MlflowClient().list_artifacts(run_id)}:
+        return None
+    return read_config(run_id, model)
+
+
 def open_run(experiment_id: str, key: str, tags: dict[str, str], run_name: str,
              parent_run_id: str | None = None) -> tuple[str, bool]:
     """Make the run with this key active: the unfinished one again, or a new one.

@@ -23,7 +23,7 @@ def test_a_valid_study_has_its_grid_and_budget():
     assert spec.grid == {"beta": [1.0, 2.0], "latent_size": [2, 3]}
     assert spec.budget() == 4
     config = spec.trial_config({"beta": 2.0, "latent_size": 3})
-    assert (config.beta, config.latent_sizes, config.epochs) == (2.0, [3], 1)
+    assert (config.model.beta, config.latent_sizes, config.trainer.epochs) == (2.0, [3], 1)
     assert isinstance(build_sampler(spec), optuna.samplers.GridSampler)
     assert isinstance(build_pruner(spec), optuna.pruners.NopPruner)
 

@@ -35,7 +35,7 @@ from vae_core.tracking import analysis_runs
 from vae_core.tracking.checkpoints import checkpoints_of, load_model
 from vae_core.tracking.history import metric_history
 from vae_core.tracking.records import log_at_step
-from vae_core.tracking.runs import read_config
+from vae_core.tracking.runs import logged_config
 from vae_core.tracking.store import project_root
 
 FD_METRIC = f"sample_quality.{SCORE}"
@@ -67,13 +67,14 @@ def resolve(reference: str, epochs: list[int]) -> ModelCheckpoints:
     """A run's checkpoints (the requested epochs), or the single model a reference names; labelled
     by the latent size its training run declared."""
     run_id, uris = checkpoints_of(reference, epochs)
-    label = str(read_config(run_id, ExperimentConfig).model.latent_size) if run_id else reference
+    trained = logged_config(run_id, ExperimentConfig)
+    label = str(trained.model.latent_size) if trained else reference
     return ModelCheckpoints(label, run_id, uris)
 
 
 def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[np.ndarray, str]:
     """The first n_points test points of the data set the first model was trained on."""
-    trained = read_config(first.source_run_id, ExperimentConfig) if first.source_run_id else None
+    trained = logged_config(first.source_run_id, ExperimentConfig)
     if not config.dataset and trained is None:
         raise ConfigError("dataset: the model has no training run to read it from; pass --dataset")
     if config.dataset:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vae_core import analysis
 from vae_core.analysis.geometry import Neighbours
 from vae_core.analysis.layer_geometry import LayerGeometry
 
@@ -25,7 +26,7 @@ RESULT, NEIGHBOURS = "result.json", "neighbours.npz"
 
 
 def _code_digest() -> str:
-    here = Path(__file__).parent
+    here = Path(analysis.__file__).parent
     digest = hashlib.sha256()
     for name in ANALYSIS_CODE:
         digest.update((here / name).read_bytes())
@@ -37,8 +38,8 @@ def points_digest(points: Any) -> str:
 
 
 def cache_key(reference: str, epoch: int, points: str, settings: dict[str, Any]) -> str | None:
-    """The entry's name; None when `reference` may name another model tomorrow."""
-    if reference.startswith("models:/"):
+    """The entry's name; None when `reference` may name another model tomorrow (an alias)."""
+    if "@" in reference:
         return None
     document = json.dumps({"reference": reference, "epoch": epoch, "points": points,
                            "settings": settings, "code": _code_digest()}, sort_keys=True, default=str)
