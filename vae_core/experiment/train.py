@@ -16,13 +16,31 @@ from vae_core.config import ConfigError
 from vae_core.data import DatasetSplits, load_dataset, load_prepared
 from vae_core.experiment.config import DataConfig, ExperimentConfig
 from vae_core.models import build_model
+from vae_core.plots.training import loss_curves_figure
 from vae_core.tracking import runs
 from vae_core.tracking.callback import MlflowCallback, StepMetricsCallback
 from vae_core.tracking.datasets import log_dataset_input
+from vae_core.tracking.history import series
+from vae_core.tracking.records import log_figure
 from vae_core.tracking.store import project_root
 from vae_core.training import Callback, Trainer
 from vae_core.training.progress import ProgressCallback
 from vae_core.training.trainer import parameter_groups
+
+
+class LossCurvesFigure(Callback):
+    """When training ends, the run's train and val loss curves as figures/loss_curves.png."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def on_train_end(self, trainer: Trainer, status: str) -> None:
+        if status == "failed":
+            return
+        curves = {"train": series(self.run_id, "train/loss").to_dict(),
+                  "val": series(self.run_id, "val/loss").to_dict()}
+        log_figure(self.run_id, loss_curves_figure(curves, title=f"run {self.run_id[:8]}"),
+                   "figures/loss_curves.png")
 
 
 def load_data(config: DataConfig, seed: int) -> DatasetSplits:
@@ -92,10 +110,10 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
         log_dataset_input(config.data.dataset, data.fingerprint(), data_source(config.data))
     torch.manual_seed(config.trainer.seed)
     model = build_model(single.model, data.sample_shape)
-    callbacks: list[Callback] = [*metric_callbacks, MlflowCallback(run_id), *extra_callbacks,
-                                 ProgressCallback(f"z={latent_size}")]
-    if config.trainer.log_every_steps:
-        callbacks.insert(1, StepMetricsCallback(run_id, config.trainer.log_every_steps))
+    step_logger = ([StepMetricsCallback(run_id, config.trainer.log_every_steps)]
+                   if config.trainer.log_every_steps else [])
+    callbacks: list[Callback] = [*metric_callbacks, MlflowCallback(run_id), *step_logger, *extra_callbacks,
+                                 ProgressCallback(f"z={latent_size}"), LossCurvesFigure(run_id)]
     trainer = Trainer(model, data, config.trainer, callbacks=callbacks, state_path=state_path(run_id))
     status = "failed"
     try:

@@ -1,5 +1,5 @@
-"""The trainer's MLflow callbacks: batched per-epoch metrics, checkpoints as logged models,
-figures, and per-step metrics every n steps sent once per epoch.
+"""The trainer's MLflow callbacks: batched per-epoch metrics, checkpoints as logged models, and
+per-step metrics every n steps sent once per epoch.
 
 Idempotent across a resume: each reads what the run already holds and never logs a step twice.
 """
@@ -13,9 +13,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from vae_core.models.families import ModelOutput
-from vae_core.plots.training import loss_curves_figure
 from vae_core.tracking.checkpoints import log_checkpoint, run_checkpoints
-from vae_core.tracking.history import logged_steps, series
+from vae_core.tracking.history import logged_steps
 from vae_core.training.callbacks import Callback
 from vae_core.training.trainer import Trainer
 
@@ -51,14 +50,6 @@ class MlflowCallback(Callback):
             return
         log_checkpoint(trainer.model, self.run_id, epoch)
         self.checkpoint_epochs.add(epoch)
-
-    def on_train_end(self, trainer: Trainer, status: str) -> None:
-        if status == "failed":
-            return
-        curves = {"train": series(self.run_id, "train/loss").to_dict(),
-                  "val": series(self.run_id, WATCHED_METRIC).to_dict()}
-        figure = loss_curves_figure(curves, title=f"run {self.run_id[:8]}")
-        self.client.log_figure(self.run_id, figure, "figures/loss_curves.png")
 
 
 class StepMetricsCallback(Callback):
