@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,11 @@ def _find_run(experiment_id: str, key: str) -> mlflow.entities.Run | None:
     return None
 
 
+STATE_DIR_ENV = "VAE_STATE_DIR"  # set by the Slurm launcher: resume state on a shared filesystem
+
+
 def state_path(run_id: str) -> Path:
-    return project_root() / ".vae_state" / f"{run_id}.pt"
+    return Path(os.environ.get(STATE_DIR_ENV) or project_root() / ".vae_state") / f"{run_id}.pt"
 
 
 def _tags(config: ExperimentConfig, data: DatasetSplits, kind: str, key: str) -> dict[str, str]:

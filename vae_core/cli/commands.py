@@ -11,6 +11,7 @@ from vae_core.cli import (
     prepare,
     report,
     sweep,
+    sweep_slurm,
     train,
 )
 
@@ -25,5 +26,7 @@ COMMANDS = {
     "sweep": (sweep.register, sweep.run),
     "sweep-worker": (sweep.register_worker, sweep.run_worker),
     "sweep-report": (sweep.register_report, sweep.run_report),
+    "sweep-status": (sweep_slurm.register_status, sweep_slurm.run_status),
+    "sweep-cancel": (sweep_slurm.register_status, sweep_slurm.run_cancel),
     "import-checkpoint": (import_checkpoint.register, import_checkpoint.run),
 }
