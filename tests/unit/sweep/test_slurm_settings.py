@@ -98,6 +98,8 @@ def test_task_setup_exports_survive_the_shell_verbatim(tmp_path):
 
 def test_state_dir_is_relative_to_the_root_unless_vae_state_dir_says(tmp_path, monkeypatch):
     monkeypatch.delenv(STATE_DIR_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert state_path("abc") == tmp_path.resolve() / ".vae_state" / "abc.pt"  # as before the setting
     assert state_dir_path(".vae_state", tmp_path) == tmp_path.resolve() / ".vae_state"
     assert state_dir_path("/shared/state", tmp_path) == Path("/shared/state")
     monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "override"))
