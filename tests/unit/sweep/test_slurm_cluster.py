@@ -16,7 +16,6 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from tests.conftest import run_cli
-from tests.services import mlflow_server, postgres, slurm_cluster  # noqa: F401 (fixtures)
 from tests.sweep_helpers import TINY_BASE, write_study
 from vae_core.cli.__main__ import main
 from vae_core.sweep.slurm_control import cancel_study, status_text
@@ -80,7 +79,7 @@ def both_running(storage: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return running if len(running) == 2 else []
 
 
-def test_a_grid_of_four_runs_each_point_once_on_two_array_tasks(postgres, mlflow_server, slurm_cluster,  # noqa: F811
+def test_a_grid_of_four_runs_each_point_once_on_two_array_tasks(postgres, mlflow_server, slurm_cluster,
                                                                 tmp_path):
     storage = postgres.create_database("slurm_grid")
     path = slurm_study(tmp_path, "slurm_grid")
@@ -115,8 +114,8 @@ def test_a_grid_of_four_runs_each_point_once_on_two_array_tasks(postgres, mlflow
     assert sum(" COMPLETE " in line for line in status) == 4
 
 
-def test_a_task_cancelled_mid_trial_leaves_its_trial_to_the_other_task(postgres, mlflow_server,  # noqa: F811
-                                                                       slurm_cluster, tmp_path,  # noqa: F811
+def test_a_task_cancelled_mid_trial_leaves_its_trial_to_the_other_task(postgres, mlflow_server,
+                                                                       slurm_cluster, tmp_path,
                                                                        monkeypatch):
     epochs = 30  # trials of several seconds, so the cancel lands inside one
     storage = postgres.create_database("slurm_kill")
@@ -145,8 +144,8 @@ def test_a_task_cancelled_mid_trial_leaves_its_trial_to_the_other_task(postgres,
     assert (states[victim.user_attrs[JOB]], states[survivor.user_attrs[JOB]]) == ("CANCELLED", "COMPLETED")
 
 
-def test_sweep_cancel_fails_and_requeues_running_trials_and_keeps_finished_ones(  # noqa: F811
-        postgres, mlflow_server, slurm_cluster, tmp_path, monkeypatch):  # noqa: F811
+def test_sweep_cancel_fails_and_requeues_running_trials_and_keeps_finished_ones(
+        postgres, mlflow_server, slurm_cluster, tmp_path, monkeypatch):
     storage = postgres.create_database("slurm_cancel")
     path = slurm_study(tmp_path, "slurm_cancel", space={"epochs": {"grid": [1, 500]}},
                        base={**TINY_BASE, "batch_size": 32})
@@ -174,7 +173,7 @@ def test_sweep_cancel_fails_and_requeues_running_trials_and_keeps_finished_ones(
     assert MlflowClient().get_run(summary["parent_run_id"]).info.status == "KILLED"
 
 
-def test_an_unknown_partition_is_refused_with_the_cluster_s_partitions(slurm_cluster, workdir,  # noqa: F811
+def test_an_unknown_partition_is_refused_with_the_cluster_s_partitions(slurm_cluster, workdir,
                                                                        capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # never contacted: refused first
     path = write_study(workdir, "partition", launcher="slurm", slurm={"partition": "gpu"})
