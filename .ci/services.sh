@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Install the services the `services` tests start on loopback: PostgreSQL from Debian.
-# (The tests run initdb/pg_ctl themselves as the `postgres` user; nothing is started here.)
+# Install the services the `services` tests start on loopback: PostgreSQL, and Slurm with munge
+# (slurm-wlm, munge) for the single-node cluster of tests/services.py::slurm_cluster.
+# Nothing is started here: the tests run initdb/pg_ctl, munged, slurmctld and slurmd themselves,
+# each in a temporary folder, and stop them by pid.
 set -euo pipefail
-if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "postgresql binaries present: $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | head -1)"
-  exit 0
-fi
+have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_slurm() { command -v sbatch >/dev/null 2>&1 && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/munged ]; }
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-# Debian's package starts a cluster of its own; the tests do not use it.
-$SUDO service postgresql stop >/dev/null 2>&1 || true
-ls -d /usr/lib/postgresql/*/bin
+packages=()
+have_postgres || packages+=(postgresql)
+have_slurm || packages+=(slurm-wlm munge)
+if [ ${#packages[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
+  # Debian's packages may start services of their own; the tests use none of them.
+  for service in postgresql munge slurmctld slurmd; do
+    $SUDO service "$service" stop >/dev/null 2>&1 || true
+  done
+fi
+echo "postgresql binaries: $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | head -1)"
+echo "slurm: $(/usr/sbin/slurmd -V 2>/dev/null || echo absent), munge: $(/usr/sbin/munged --version 2>&1 | head -1)"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import mlflow_server, postgres, slurm_cluster  # noqa: F401 (one of each per session)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -1,6 +1,7 @@
-"""`sweep`: run (or continue) an Optuna study declared in projects/<name>/sweep.yaml;
-`sweep-worker`: one worker process of a running study (started by `sweep`, or by hand on
-another machine that shares the storage and the tracking server)."""
+"""`sweep`: run (or continue) an Optuna study declared in projects/<name>/sweep.yaml, with
+local worker processes or as a Slurm job array (`launcher`); `sweep-worker`: one worker
+process of a running study (started by `sweep`, or by hand on another machine that shares the
+storage and the tracking server)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from vae_core.sweep.launch_settings import use_state_dir
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
 from vae_core.tracking.runs import take_outer_run_id
@@ -21,6 +23,11 @@ def register(parser: argparse.ArgumentParser) -> None:
                         "file's, else sqlite .optuna/<study>.db)")
     parser.add_argument("--n-workers", dest="n_workers", default="", help="worker processes")
     parser.add_argument("--out", default="", help="write a JSON summary here (for DVC)")
+    parser.add_argument("--launcher", default="", choices=("", "local", "slurm"),
+                        help="local worker processes or one Slurm array task per worker "
+                        "(default: the study file's launcher, else local)")
+    parser.add_argument("--no-wait", dest="no_wait", action="store_true",
+                        help="with launcher slurm: return once the jobs are submitted")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,12 +42,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"n_workers: expected an integer, got {args.n_workers!r}") from None
     if n_workers is not None and n_workers < 1:
         raise ConfigError(f"n_workers: must be >= 1, got {n_workers}")
-    result = run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers)
+    if (args.launcher or spec.launcher) == "slurm":
+        from vae_core.sweep.slurm_launch import launch_on_slurm
+
+        summary = launch_on_slurm(spec, args.storage, n_workers, wait=not args.no_wait)
+    else:
+        use_state_dir(spec.state_dir, project_root())
+        summary = asdict(run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers))
     if outer_run:
         from vae_core.tracking.runs import set_tag
 
-        set_tag(outer_run, "vae.sweep_parent_run_id", result.parent_run_id)
-    summary = asdict(result)
+        set_tag(outer_run, "vae.sweep_parent_run_id", summary["parent_run_id"])
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
@@ -59,6 +71,7 @@ def run_worker(args: argparse.Namespace) -> int:
     """One worker of a study: takes trials from the shared storage until none are left."""
     take_outer_run_id()  # a worker logs only to the study's runs
     spec = load_study_spec(args.study, project_root())
+    use_state_dir(spec.state_dir, project_root())
     work(spec, args.storage, args.parent_run_id, args.experiment_id)
     return 0
 

@@ -68,10 +68,13 @@ def check_models_fit(config: ExperimentConfig, data: DatasetSplits) -> None:
             model(data.train[:2])
 
 
+STATE_DIR_ENV = "VAE_STATE_DIR"  # set by the Slurm launcher: resume state on a shared filesystem
+
+
 def state_path(run_id: str) -> Path:
     """The resume state of a run: under VAE_STATE_DIR (a shared filesystem on a cluster) or
     .vae_state/ in the project root."""
-    folder = os.environ.get("VAE_STATE_DIR") or str(project_root() / ".vae_state")
+    folder = os.environ.get(STATE_DIR_ENV) or str(project_root() / ".vae_state")
     return Path(folder) / f"{run_id}.pt"
 
 

@@ -8,6 +8,7 @@ saved epoch, because the run key names the original trial.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import optuna
@@ -26,6 +27,14 @@ STATE_TAG = "optuna.trial_state"
 RETRY_TAG = "optuna.retry_of"
 RUN_ATTR = "mlflow_run_id"
 SKIPPED_ATTR = "skipped"
+SLURM_ATTR = "slurm_job_id"
+
+
+def slurm_job_id() -> str | None:
+    """This process's Slurm job ('<array>_<task>' in an array), None outside Slurm."""
+    if os.environ.get("SLURM_ARRAY_JOB_ID"):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '0')}"
+    return os.environ.get("SLURM_JOB_ID")
 
 
 class TrialCallback(Callback):
@@ -86,6 +95,8 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
             trial.set_user_attr(SKIPPED_ATTR, "grid point already run by another trial")
             trial.study.stop()
             raise optuna.TrialPruned("duplicate grid point")
+        if slurm_job_id():  # which Slurm task ran it, for sweep-status
+            trial.set_user_attr(SLURM_ATTR, slurm_job_id())
         config = spec.trial_config(params)
         origin = original_trial(trial)
         tags = {STUDY_TAG: spec.study, TRIAL_TAG: str(trial.number), STATE_TAG: "RUNNING"}

@@ -187,11 +187,24 @@ def count_states(study: optuna.Study) -> dict[str, int]:
     return counts
 
 
+def close_study(study: optuna.Study, spec: StudySpec, url: str, parent_id: str,
+                register: bool = True) -> SweepResult:
+    """Register the champion (once a trial completed) and close the parent run: FINISHED when the
+    budget is spent, KILLED otherwise (a restart continues it)."""
+    from vae_core.sweep.champions import register_study_champions
+
+    # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
+    finished = not budget_left(study, spec) or spec.timeout_s is not None
+    registered = {}
+    if register and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        registered = register_study_champions(study, spec.study, spec.register_alias)
+    sweep_runs.terminate(parent_id, "FINISHED" if finished else "KILLED")
+    return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)
+
+
 def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: int | None = None,
               register: bool = True) -> SweepResult:
     """Validate, open or continue the study, run its workers, register the champion."""
-    from vae_core.sweep.champions import register_study_champions
-
     url = storage_url(spec, storage)
     n_workers = n_workers or spec.n_workers
     base = spec.trial_config({})
@@ -206,8 +219,4 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     except BaseException:
         sweep_runs.terminate(parent_id, "KILLED")
         raise
-    # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
-    finished = not budget_left(study, spec) or spec.timeout_s is not None
-    registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
-    sweep_runs.terminate(parent_id, "FINISHED" if finished else "KILLED")
-    return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)
+    return close_study(study, spec, url, parent_id, register)

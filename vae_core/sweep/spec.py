@@ -24,6 +24,13 @@ from vae_core.config import (
 )
 from vae_core.experiment import DataConfig, ExperimentConfig, all_flat_keys
 from vae_core.models import FAMILIES
+from vae_core.sweep.launch_settings import (
+    DEFAULT_STATE_DIR,
+    SlurmSettings,
+    parse_launcher,
+    parse_slurm,
+    parse_state_dir,
+)
 from vae_core.training import TrainerConfig
 
 # What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the
@@ -37,7 +44,7 @@ DIMENSION_KINDS = ("grid", "float", "int", "choices")
 # A trial trains one latent size; `latent_sizes` (a list) is what plain training loops over.
 SEARCHABLE = tuple(k for k in all_flat_keys() if k != "latent_sizes") + ("latent_size",)
 STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
-              "storage", "heartbeat_s", "register_alias")
+              "storage", "heartbeat_s", "register_alias", "launcher", "slurm", "state_dir")
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class StudySpec:
     storage: str = ""  # "" -> sqlite file .optuna/<study>.db in the project root
     heartbeat_s: int = 5
     register_alias: str = "champion"
+    launcher: str = "local"  # or "slurm": one array task per worker (vae_core/sweep/slurm_launch.py)
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    state_dir: str = DEFAULT_STATE_DIR  # trainer resume state; shared storage for Slurm requeues
     source: dict[str, Any] = field(default_factory=dict)  # the file as read, for the record
 
     @property
@@ -215,7 +225,9 @@ def parse_study(document: dict[str, Any], name: str) -> StudySpec:
         n_workers=require_int("n_workers", document.get("n_workers", 1), minimum=1),
         storage=str(document.get("storage") or ""),
         heartbeat_s=require_int("heartbeat_s", document.get("heartbeat_s", 5), minimum=1),
-        register_alias=str(document.get("register_alias", "champion")), source=document)
+        register_alias=str(document.get("register_alias", "champion")),
+        launcher=parse_launcher(document.get("launcher", "local")), slurm=parse_slurm(document.get("slurm")),
+        state_dir=parse_state_dir(document.get("state_dir", DEFAULT_STATE_DIR)), source=document)
     return validate(spec)
 
 

@@ -12,7 +12,6 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from tests.conftest import run_cli
-from tests.services import mlflow_server, postgres  # noqa: F401 (fixtures)
 from tests.sweep_helpers import write_study
 
 pytestmark = pytest.mark.services
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.services
 BETAS, LATENTS = [0.5, 1.0, 2.0, 4.0], [2, 3]
 
 
-def test_four_workers_run_every_grid_point_once_with_its_child_run(postgres, mlflow_server, tmp_path):  # noqa: F811
+def test_four_workers_run_every_grid_point_once_with_its_child_run(postgres, mlflow_server, tmp_path):
     storage = postgres.create_database("optuna")
     path = write_study(tmp_path, "grid8", space={"beta": {"grid": BETAS}, "latent_size": {"grid": LATENTS}},
                        heartbeat_s=5)
