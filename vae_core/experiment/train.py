@@ -136,7 +136,8 @@ class TrainingResult:
 
 
 def parent_key(config: ExperimentConfig, data: DatasetSplits) -> str:
-    return runs.run_key({**config.flat(), "fingerprint": data.fingerprint()})
+    # "role" keeps a one-size parent's key apart from its only child's
+    return runs.run_key({**config.flat(), "fingerprint": data.fingerprint(), "role": "parent"})
 
 
 def run_experiment(config: ExperimentConfig, stage: str = "train") -> TrainingResult:
