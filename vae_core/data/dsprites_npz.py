@@ -20,7 +20,7 @@ from vae_core.data.downloaded import DatasetMissingError, DownloadedSource
 FILE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 URL = f"https://github.com/deepmind/dsprites-dataset/raw/master/{FILE}"
 SOURCE = DownloadedSource("dsprites", ".", (FILE,))
-FACTOR_NAMES = ("color", "shape", "scale", "orientation", "position_x", "position_y")
+FACTOR_NAMES = ("color", "shape", "scale", "orientation", "pos_x", "pos_y")  # as ProceduralSprites
 DISCRETE = (True, True, False, False, False, False)
 
 

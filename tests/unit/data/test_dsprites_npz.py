@@ -37,7 +37,7 @@ def test_render_looks_up_the_files_own_pixels(tmp_path: Path, shuffle: bool) -> 
     arrays = _write(tmp_path / FILE, shuffle=shuffle)
     dataset = read_dsprites(tmp_path / FILE)
     assert isinstance(dataset, FactorDataset)
-    assert dataset.factor_names == ("shape", "scale", "orientation", "position_x", "position_y")
+    assert dataset.factor_names == ("shape", "scale", "orientation", "pos_x", "pos_y")
     assert dataset.factor_sizes == SIZES[1:]
     assert dataset.discrete == (True, False, False, False, False)
     indices = np.concatenate([full_grid(dataset),

@@ -29,18 +29,19 @@ NUM_TRAIN, NUM_TEST, BATCH_SIZE = 10000, 5000, 64
 
 def metrics_from_codes(train_codes: np.ndarray, train_factors: np.ndarray, test_codes: np.ndarray,
                        test_factors: np.ndarray, *, num_bins: int = NUM_BINS,
-                       seed: int = 0) -> dict[str, float]:
-    """MIG (training rows), DCI, SAP, modularity and explicitness of codes already computed."""
+                       seed: int = 0, n_jobs: int | None = None) -> dict[str, float]:
+    """MIG (training rows), DCI, SAP, modularity and explicitness of codes already computed;
+    n_jobs parallelises DCI's per-factor trees."""
     split = check_split("metrics_from_codes", train_codes, train_factors, test_codes, test_factors,
                         min_dims=2)
-    return {**mig(split[0], split[1], num_bins=num_bins), **dci(*split, seed=seed), **sap(*split),
-            **modularity_explicitness(*split, num_bins=num_bins)}
+    return {**mig(split[0], split[1], num_bins=num_bins), **dci(*split, seed=seed, n_jobs=n_jobs),
+            **sap(*split), **modularity_explicitness(*split, num_bins=num_bins)}
 
 
 def all_metrics(represent: Represent, dataset: FactorDataset, rng: np.random.Generator, *,
                 num_train: int = NUM_TRAIN, num_test: int = NUM_TEST, batch_size: int = BATCH_SIZE,
                 num_variance_estimate: int = NUM_TRAIN, num_bins: int = NUM_BINS,
-                images_per_call: int = IMAGES_PER_CALL) -> dict[str, float]:
+                images_per_call: int = IMAGES_PER_CALL, n_jobs: int | None = None) -> dict[str, float]:
     """All metrics but UDR (which compares models) for one representation function;
     num_test is also FactorVAE's and BetaVAE's num_eval, num_train their num_train."""
     for key, value in (("num_train", num_train), ("num_test", num_test), ("batch_size", batch_size),
@@ -50,7 +51,7 @@ def all_metrics(represent: Represent, dataset: FactorDataset, rng: np.random.Gen
     test = sample_codes(represent, dataset, num_test, rng, images_per_call)
     sampling = {"batch_size": batch_size, "num_train": num_train, "num_eval": num_test,
                 "images_per_call": images_per_call}
-    return {**metrics_from_codes(*train, *test, num_bins=num_bins),
+    return {**metrics_from_codes(*train, *test, num_bins=num_bins, n_jobs=n_jobs),
             **factor_vae_score(represent, dataset, rng, num_variance_estimate=num_variance_estimate,
                                **sampling),
             **beta_vae_score(represent, dataset, rng, **sampling)}
