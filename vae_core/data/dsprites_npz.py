@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_core.config import ConfigError
+from vae_core.config import ConfigError, require_int
 from vae_core.data.downloaded import DatasetMissingError, DownloadedSource
+from vae_core.data.factor_splits import factor_splits
+from vae_core.data.splits import DatasetSplits
 
 FILE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 URL = f"https://github.com/deepmind/dsprites-dataset/raw/master/{FILE}"
@@ -77,3 +79,11 @@ def read_dsprites(path: Path) -> DSpritesNpz:
             f"internet (a `fetch` stage once it is registered) and copy it there.")
     with np.load(path) as archive:  # the file's pickled `metadata` entry is never loaded
         return DSpritesNpz(archive["imgs"], archive["latents_classes"], archive["latents_values"])
+
+
+def load_dsprites_npz(seed: int, val_fraction: float, data_dir: Path, n: int = 10000) -> DatasetSplits:
+    """n distinct dSprites images (the whole 737,280 if n >= it) from data_dir/dsprites/, split
+    20% test / val_fraction of the rest; labels are the shape, factors the grid indices."""
+    require_int("dsprites n", n, minimum=3)
+    dataset = read_dsprites(Path(data_dir) / SOURCE.name / SOURCE.folder / FILE)
+    return factor_splits("dsprites", dataset, n, seed, val_fraction, "shape", {"n": n})

@@ -14,10 +14,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import torch
 
 from vae_core.config import ConfigError, require_int
-from vae_core.data.splits import DatasetSplits, three_way_split
+from vae_core.data.factor_splits import factor_splits
+from vae_core.data.splits import DatasetSplits
 
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
 GRID_OPTIONS = {"floor_hues": 10, "wall_hues": 10, "object_hues": 10, "scales": 8, "shapes": 4,
@@ -26,7 +26,6 @@ SHAPES = ("cube", "cylinder", "sphere", "capsule")
 SCALE_RANGE = (0.75, 1.25)
 ORIENTATION_RANGE = (-30.0, 30.0)  # degrees
 RENDER_CHUNK = 128  # images per vectorised pass: keeps the temporaries in cache
-TEST_FRACTION = 0.2
 
 
 def hue_to_rgb(hue: np.ndarray) -> np.ndarray:
@@ -137,13 +136,6 @@ class Shapes3D:
                 "inside": inside.astype(np.float32), "object": object_shade.astype(np.float32)}
 
 
-def grid_sample(dataset: Shapes3D, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n distinct factor rows drawn without replacement (the whole grid, in order, if n >= it)."""
-    total = int(np.prod(dataset.factor_sizes))
-    flat = np.arange(total) if n >= total else np.sort(rng.choice(total, n, replace=False))
-    return np.stack(np.unravel_index(flat, dataset.factor_sizes), axis=1)
-
-
 def load_shapes3d(seed: int, val_fraction: float, n: int = 10000, image_size: int = 64,
                   **grid: Any) -> DatasetSplits:
     """n distinct scenes split into train/val/test (20% test); labels are the shape index,
@@ -155,14 +147,5 @@ def load_shapes3d(seed: int, val_fraction: float, n: int = 10000, image_size: in
     require_int("shapes3d n", n, minimum=3)
     options = {**GRID_OPTIONS, **grid}
     dataset = Shapes3D(**options, image_size=image_size)
-    factors = grid_sample(dataset, n, np.random.default_rng(seed))
-    images = torch.from_numpy(dataset.render(factors))
-    parts = three_way_split(images, torch.from_numpy(factors), TEST_FRACTION, val_fraction, seed)
-    shape = FACTOR_NAMES.index("shape")
-    return DatasetSplits(
-        name="shapes3d", options={"n": n, "image_size": image_size, **options},
-        train=parts["train"], val=parts["val"], test=parts["test"],
-        train_labels=parts["train_y"][:, shape], val_labels=parts["val_y"][:, shape],
-        test_labels=parts["test_y"][:, shape],
-        train_factors=parts["train_y"], val_factors=parts["val_y"], test_factors=parts["test_y"],
-    )
+    return factor_splits("shapes3d", dataset, n, seed, val_fraction, "shape",
+                         {"n": n, "image_size": image_size, **options})

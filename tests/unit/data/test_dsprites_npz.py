@@ -6,10 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vae_core.config import ConfigError
 from vae_core.data.downloaded import DatasetMissingError
-from vae_core.data.dsprites_npz import FILE, SOURCE, URL, DSpritesNpz, read_dsprites
+from vae_core.data.dsprites_npz import (
+    FILE,
+    SOURCE,
+    URL,
+    DSpritesNpz,
+    load_dsprites_npz,
+    read_dsprites,
+)
 from vae_core.data.factors import FactorDataset, full_grid, sample_factor_indices
 
 SIZES = (1, 3, 2, 4, 3, 2)  # colour, shape, scale, orientation, x, y: dSprites' grid, shrunk
@@ -72,3 +80,18 @@ def test_bad_arrays_and_indices_are_refused() -> None:
         dataset.render(np.array([[2]]))
     with pytest.raises(DatasetMissingError, match="expected imgs"):
         DSpritesNpz(np.zeros((2, 4, 4)), classes[:, :5], np.zeros((2, 5)))
+
+
+def test_loader_splits_the_whole_small_grid_once(tmp_path: Path) -> None:
+    (tmp_path / "dsprites").mkdir()
+    _write(tmp_path / "dsprites" / FILE, shuffle=True)
+    splits = load_dsprites_npz(seed=1, val_fraction=0.25, data_dir=tmp_path, n=10**6)
+    factors = torch.cat([splits.train_factors, splits.val_factors, splits.test_factors]).numpy()
+    dataset = read_dsprites(tmp_path / "dsprites" / FILE)
+    assert sorted(map(tuple, factors)) == sorted(map(tuple, full_grid(dataset)))
+    images = torch.cat([splits.train, splits.val, splits.test]).numpy()
+    np.testing.assert_array_equal(images, dataset.render(factors))
+    labels = torch.cat([splits.train_labels, splits.val_labels, splits.test_labels]).numpy()
+    np.testing.assert_array_equal(labels, factors[:, 0])
+    part = load_dsprites_npz(seed=1, val_fraction=0.25, data_dir=tmp_path, n=50)
+    assert len(part.train) + len(part.val) + len(part.test) == 50
