@@ -6,9 +6,10 @@ smallest; dimensions with data std < 0.05 are left out. A majority vote maps eac
 the factor it most often wins for; the score is the share of points it classifies right.
 
 disentanglement_lib takes the argmin over the *pruned* array and stores it as if it indexed
-the full one (and reports `len(mask)` as the number of active dimensions). Here the argmin is
-mapped back to the dimension's own index, so the votes, the classifier and the count match
-the codes with the dead dimensions removed.
+the full one, so its vote columns name the wrong dimensions after a dead one (its accuracy
+survives only because training and evaluation shift alike), and it reports `len(mask)`, all
+dimensions, as the active count. Here the argmin is mapped back to the dimension's own index,
+so votes, classifier, accuracy and count match the codes with the dead dimensions removed.
 """
 
 from __future__ import annotations
