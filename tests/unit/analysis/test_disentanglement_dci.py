@@ -53,7 +53,7 @@ def test_hand_computed_importance_matrices() -> None:
 
 
 def test_matches_the_reference_loop_on_mixed_codes() -> None:
-    dataset = GridFactors((4, 3, 5))
+    dataset = GridFactors((4, 2, 3))
     train, test = _draws(dataset, 0)
     rng = np.random.default_rng(1)
     mixing = rng.normal(size=(3, 5))
