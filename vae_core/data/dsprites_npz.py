@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.config import ConfigError, require_int
-from vae_core.data.downloaded import DatasetMissingError, DownloadedSource
+from vae_core.data.downloaded import SOURCES, DatasetMissingError, require_files
 from vae_core.data.factor_splits import factor_splits
 from vae_core.data.splits import DatasetSplits
 
-FILE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+SOURCE = SOURCES["dsprites"]
+FILE = SOURCE.files[0]
 URL = f"https://github.com/deepmind/dsprites-dataset/raw/master/{FILE}"
-SOURCE = DownloadedSource("dsprites", ".", (FILE,))
 FACTOR_NAMES = ("color", "shape", "scale", "orientation", "pos_x", "pos_y")  # as ProceduralSprites
 DISCRETE = (True, True, False, False, False, False)
 
@@ -76,7 +76,7 @@ def read_dsprites(path: Path) -> DSpritesNpz:
     if not path.is_file():
         raise DatasetMissingError(
             f"dataset 'dsprites' is not on disk: expected {path}. Fetch {URL} on a machine with "
-            f"internet (a `fetch` stage once it is registered) and copy it there.")
+            f"internet (`dvc repro data/dvc.yaml:fetch@dsprites`) and copy it there.")
     with np.load(path) as archive:  # the file's pickled `metadata` entry is never loaded
         return DSpritesNpz(archive["imgs"], archive["latents_classes"], archive["latents_values"])
 
@@ -85,5 +85,5 @@ def load_dsprites_npz(seed: int, val_fraction: float, data_dir: Path, n: int = 1
     """n distinct dSprites images (the whole 737,280 if n >= it) from data_dir/dsprites/, split
     20% test / val_fraction of the rest; labels are the shape, factors the grid indices."""
     require_int("dsprites n", n, minimum=3)
-    dataset = read_dsprites(Path(data_dir) / SOURCE.name / SOURCE.folder / FILE)
+    dataset = read_dsprites(require_files(data_dir, "dsprites") / FILE)
     return factor_splits("dsprites", dataset, n, seed, val_fraction, "shape", {"n": n})
