@@ -1,7 +1,8 @@
-"""`analyze --kind disentanglement` end to end: two small beta-VAEs trained on shapes3d, scored
-through the command line; every metric on both training runs, equal to the library's functions
-called directly on the reloaded networks; UDR from the same shared images; the refusals.
-About 50 s on a quiet machine (two trainings, two analyses' worth of metrics): marked slow."""
+"""The disentanglement study end to end: two small beta-VAEs trained on shapes3d by its train
+stage (params_offline.yaml), scored through `analyze --kind disentanglement`; every metric on
+both training runs, equal to the library's functions called directly on the reloaded networks;
+UDR from the same shared images; the analyze stage finding the runs itself; the refusals.
+About a minute on a quiet machine, several on a loaded one: marked slow."""
 
 from __future__ import annotations
 
@@ -16,21 +17,20 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
+from tests.conftest import ROOT
 from vae_core.analysis.disentanglement import all_metrics, udr
 from vae_core.cli.__main__ import main
-from vae_core.config import ConfigError, typed
+from vae_core.config import ConfigError
 from vae_core.data.factors import sample_factor_indices
 from vae_core.data.shapes3d import Shapes3D
-from vae_core.experiment import ExperimentConfig, run_experiment
+from vae_core.studies import run_stage
 from vae_core.studies.disentanglement.analyze import DisentanglementConfig, run_disentanglement
 from vae_core.tracking.checkpoints import load_model
 
 pytestmark = pytest.mark.slow
 
 GRID = {"floor_hues": 3, "wall_hues": 3, "object_hues": 3, "scales": 3, "shapes": 2, "orientations": 3}
-TRAINING = {"study": "disentanglement_test", "dataset": "shapes3d", "arch": "mlp", "latent_sizes": [4],
-            "dataset_options": {"n": 400, "image_size": 16, **GRID}, "epochs": 1, "batch_size": 64,
-            "save_interval": [1]}
+OFFLINE = ROOT / "projects" / "disentanglement" / "params_offline.yaml"  # train_b1, train_b4: 16 x 16
 COUNTS = {"num_train": 120, "num_test": 60, "batch_size": 8, "num_variance_estimate": 120,
           "udr_points": 80, "seed": 3}
 METRICS = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness_train",
@@ -39,21 +39,18 @@ METRICS = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativenes
            "beta_vae_train")
 
 
-def _train(folder: Path, **values: object) -> str:
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = run_experiment(typed(ExperimentConfig, {**TRAINING, **values}))
-        return next(iter(result.child_run_ids.values()))
-    finally:
-        os.chdir(here)
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> dict[float, str]:
-    """beta -> the training run of a 4-latent MLP VAE on 16 x 16 shapes3d, one epoch each."""
-    folder = tmp_path_factory.mktemp("disentanglement_training")
-    return {beta: _train(folder, beta=beta, seed=int(beta)) for beta in (1.0, 4.0)}
+    """beta -> the training run of a 4-latent MLP VAE on 16 x 16 shapes3d (one epoch), trained by
+    the study's train stage from its offline params."""
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("disentanglement_training"))
+    try:
+        runs = {beta: run_stage("disentanglement", "train", OFFLINE, item=f"b{beta}")["runs"]["4"]
+                for beta in (1, 4)}
+    finally:
+        os.chdir(here)
+    return {float(beta): run_id for beta, run_id in runs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +117,16 @@ def test_table_and_figure_are_written(analysed: Path, trained: dict[float, str])
 def test_a_param_the_training_did_not_set_is_refused_before_any_run(tmp_path: Path,
                                                                     trained: dict[float, str]) -> None:
     before = len(mlflow.search_runs(search_all_experiments=True))
-    with pytest.raises(ConfigError, match="^param: model .* has no number 'gamma' .*; allowed values: .*beta"):
+    refusal = "^param: model .* has no number 'gamma' .*; allowed values: .*beta"
+    with pytest.raises(ConfigError, match=refusal):
         run_disentanglement(DisentanglementConfig(models=[trained[1.0]], param="gamma"), tmp_path / "o")
     assert len(mlflow.search_runs(search_all_experiments=True)) == before
     assert not (tmp_path / "o").exists()
+
+
+def test_the_analyze_stage_finds_the_trained_sections(tmp_path: Path, trained: dict[float, str]) -> None:
+    summary = run_stage("disentanglement", "analyze", OFFLINE, out_dir=tmp_path)
+    assert set(summary["models"].values()) == set(trained.values())
+    assert summary["udr"] == "computed"
+    table = pd.read_csv(tmp_path / "disentanglement" / "table.csv")
+    assert sorted(table.beta) == [1.0, 4.0] and table["disentanglement.udr"].notna().all()
