@@ -134,8 +134,8 @@ def run_disentanglement(config: DisentanglementConfig, out_dir: Path) -> dict[st
 
 
 class AnalyzeStageConfig(DisentanglementConfig):
-    """The analyze section of a study's params.yaml; empty models: the children of the newest
-    finished run of each training section named in `trainings`."""
+    """The analyze section of a study's params.yaml; empty models: the runs of the newest
+    finished training of each section named in `trainings` (every latent size)."""
 
     kind: Literal["disentanglement"] = "disentanglement"
     trainings: StrList = Field(default_factory=lambda: ["train"])
@@ -144,8 +144,9 @@ class AnalyzeStageConfig(DisentanglementConfig):
 def analyze(config: AnalyzeStageConfig, context: StageContext) -> dict[str, Any]:
     models = list(config.models)
     if not models:
-        for section in config.trainings:
-            models += finished_training(context.section(section, ExperimentConfig))[1]
+        for section in config.trainings:  # one latent size trains in the parent run itself
+            parent, children = finished_training(context.section(section, ExperimentConfig))
+            models += children or [parent]
     settings = DisentanglementConfig.model_validate(
         {**config.model_dump(exclude={"kind", "trainings"}), "models": models})
     return run_disentanglement(settings, context.out_dir / KIND)[KIND]
