@@ -9,14 +9,18 @@ from pathlib import Path
 
 from vae_core.config import ConfigError, read_section, typed
 
-KEYS = ("model", "epochs", "n_points", "latent", "layers", "k", "dataset", "dataset_options", "seed")
+KEYS = ("model", "epochs", "n_points", "latent", "layers", "k", "dataset", "dataset_options", "seed",
+        "num_train", "num_test", "batch_size", "num_variance_estimate", "num_bins", "udr_points",
+        "kl_threshold", "n_jobs", "param")
 
 
 def kinds() -> dict[str, tuple[type, object]]:
     """Analysis kind -> (settings type, function(settings, out_dir))."""
+    from vae_core.studies.disentanglement.analyze import DisentanglementConfig, run_disentanglement
     from vae_core.studies.id_ii.analyze import GeometryConfig, run_geometry
 
-    return {"geometry": (GeometryConfig, run_geometry)}
+    return {"geometry": (GeometryConfig, run_geometry),
+            "disentanglement": (DisentanglementConfig, run_disentanglement)}
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +32,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse trained models' checkpoints (geometry: ID and information imbalance per layer)."""
+    """Analyse trained models' checkpoints (geometry: ID and information imbalance per layer;
+    disentanglement: ground-truth metrics and UDR of models trained on a factor data set)."""
     available = kinds()
     if args.kind not in available:
         raise ConfigError(f"kind: unknown value {args.kind!r}; allowed values: {', '.join(available)}")

@@ -17,7 +17,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fetch a downloadable data set (mnist, fashion_mnist, cifar10, svhn, celeba, susy, frey_face)."""
+    """Fetch a downloadable data set (one of downloaded.SOURCES: mnist, ..., frey_face, dsprites)."""
     require_choice("dataset", args.dataset, SOURCES)
     folder = fetch(args.dataset, Path(args.data_dir))
     print(f"{args.dataset}: files in {folder}")

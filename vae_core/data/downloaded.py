@@ -43,6 +43,7 @@ SOURCES: dict[str, DownloadedSource] = {
         "identity_CelebA.txt", "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt")),
     "susy": DownloadedSource("susy", ".", ("SUSY.csv.gz",)),
     "frey_face": DownloadedSource("frey_face", ".", ("frey_rawface.mat",)),
+    "dsprites": DownloadedSource("dsprites", ".", ("dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",)),
 }
 CELEBA_SIZE = 64
 SUSY_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00279/SUSY.csv.gz"
@@ -89,6 +90,12 @@ def fetch(name: str, data_dir: Path) -> Path:
         from vae_core.data.frey_face import FREY_FACE_MD5, FREY_FACE_URL
 
         download_url(FREY_FACE_URL, str(root), SOURCES[name].files[0], md5=FREY_FACE_MD5)
+    elif name == "dsprites":
+        from torchvision.datasets.utils import download_url
+
+        from vae_core.data.dsprites_npz import URL
+
+        download_url(URL, str(root), SOURCES[name].files[0])
     else:
         cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
                "cifar10": datasets.CIFAR10}[name]

@@ -14,9 +14,11 @@ import torch
 
 from vae_core.config import ConfigError, reject_unknown_keys, require_choice, require_float
 from vae_core.data.downloaded import SOURCES, load_downloaded, load_susy
+from vae_core.data.dsprites_npz import load_dsprites_npz
 from vae_core.data.embedded import load_digits, load_pca
 from vae_core.data.frey_face import load_frey_face
 from vae_core.data.manifolds import CURVES, load_manifold
+from vae_core.data.shapes3d import GRID_OPTIONS, load_shapes3d
 from vae_core.data.splits import DatasetSplits
 
 DEFAULT_DATA_DIR = Path(os.environ.get("VAE_DATA_DIR", "data"))
@@ -40,9 +42,12 @@ DATASETS: dict[str, DatasetSpec] = {
     "manifold": DatasetSpec("manifold", "embedded", partial(load_manifold, "manifold"),
                             {"n": 50000, "noise": 0.05, "k": 2, "D": 3}),
     **{name: DatasetSpec(name, "downloaded", partial(load_downloaded, name), IMAGE_OPTIONS)
-       for name in SOURCES if name not in ("susy", "frey_face")},
+       for name in SOURCES if name not in ("susy", "frey_face", "dsprites")},
     "susy": DatasetSpec("susy", "downloaded", load_susy, {"limit": None}),
     "frey_face": DatasetSpec("frey_face", "downloaded", load_frey_face, {"limit": None}),
+    "shapes3d": DatasetSpec("shapes3d", "embedded", load_shapes3d,
+                            {"n": 10000, "image_size": 64, **GRID_OPTIONS}),
+    "dsprites": DatasetSpec("dsprites", "downloaded", load_dsprites_npz, {"n": 10000}),
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from vae_core.config import ConfigError, typed
-from vae_core.studies import ae_vs_vae, default, elbo_entropies, id_ii
+from vae_core.studies import ae_vs_vae, default, disentanglement, elbo_entropies, id_ii
 from vae_core.studies.base import Stage, StageContext, read_params
 
 STUDIES: dict[str, dict[str, Stage]] = {
@@ -15,6 +15,7 @@ STUDIES: dict[str, dict[str, Stage]] = {
     "id_ii": id_ii.STAGES,
     "elbo_entropies": elbo_entropies.STAGES,
     "ae_vs_vae": ae_vs_vae.STAGES,
+    "disentanglement": disentanglement.STAGES,
 }
 
 

@@ -188,6 +188,10 @@ def check_metric(key: str, name: Any) -> str:
     """A metric the trainer logs at every epoch (or a family's model/* log)."""
     if isinstance(name, str) and (name in TRAINER_METRICS or name.startswith(MODEL_METRIC_PREFIX)):
         return name
+    if isinstance(name, str) and name.startswith("disentanglement."):  # scored after training, not per epoch
+        raise ConfigError(f"{key}: {name!r} comes from `analyze --kind disentanglement`, which a sweep "
+                          f"does not run; optimise a trainer metric ({', '.join(TRAINER_METRICS)}) and "
+                          "analyse the trials' runs afterwards")
     raise ConfigError(f"{key}: the trainer never logs {name!r}; allowed values: "
                       f"{', '.join(TRAINER_METRICS)}, {MODEL_METRIC_PREFIX}<name>")
 
