@@ -191,7 +191,8 @@ class GaussianVAE(AutoEncoder):
         h_prior = prior_entropy(self.prior_log_var)
         return EntropyOutput(
             loss=recon + self.kl_weight * kl + penalty, recon=recon, kl=kl, z=parts["z"],
-            out=parts["mean"], logs=self.logs(), elbo=parts["elbo"].mean(), h_dec=h_dec,
+            out=parts["mean"], logs=self.logs(), neg_elbo=recon + kl, elbo=parts["elbo"].mean(),
+            h_dec=h_dec,
             h_enc=h_enc, h_prior=h_prior, entropy_sum=entropy_sum(h_dec, h_enc, h_prior),
             penalty=penalty, enc_entropy_per_latent=encoder_entropy_per_latent(parts["enc_log_var"]))
 
