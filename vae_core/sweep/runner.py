@@ -179,6 +179,25 @@ def run_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experim
         raise RuntimeError(f"sweep workers exited with codes {codes}")
 
 
+def summarise(study: optuna.Study, spec: StudySpec, parent_id: str) -> None:
+    """Each finished trial's final metrics on the parent (`trial<n>/val/...`), the best trial's
+    (`best/val/...`, on the first objective when it is minimised) and a description."""
+    from vae_core.sweep.bridge import RUN_ATTR
+    from vae_core.tracking.summaries import log_parent_summary
+
+    children = {f"trial{t.number}": t.user_attrs[RUN_ATTR]
+                for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get(RUN_ATTR)}
+    first = spec.objectives[0]
+    objectives = ", ".join(f"{o.direction} {o.metric}" for o in spec.objectives)
+    description = (f"Optuna study `{spec.study}`: {spec.sampler} search over "
+                   f"{', '.join(d.name for d in spec.space)} ({objectives}); one child run per "
+                   f"trial. Metrics here: each trial's final validation values (`trial<n>/val/...`) "
+                   f"and the best trial's (`best/val/...`).")
+    log_parent_summary(parent_id, children, description,
+                       first.metric if first.direction == "minimize" else "")
+
+
 def count_states(study: optuna.Study) -> dict[str, int]:
     counts: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False):
@@ -197,6 +216,11 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     check_trials_fit(spec, data)
     configure_tracking()
     study = open_study(spec, url)
+    finished_parent = study.user_attrs.get(PARENT_ATTR)
+    if finished_parent and not budget_left(study, spec) and sweep_runs.is_finished(finished_parent):
+        # A finished study run again (`dvc repro`): nothing to train, the parent keeps its times.
+        registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
+        return SweepResult(spec.study, redact(url), finished_parent, count_states(study), True, registered)
     parent_id, experiment_id = parent_run(spec, study, url, data)
     try:
         settle_stale_trials(study, spec)
@@ -207,5 +231,6 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
     finished = not budget_left(study, spec) or spec.timeout_s is not None
     registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
+    summarise(study, spec, parent_id)
     sweep_runs.terminate(parent_id, "FINISHED" if finished else "KILLED")
     return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)

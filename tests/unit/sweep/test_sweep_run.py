@@ -51,6 +51,12 @@ def test_every_trial_is_a_child_run_and_the_best_is_champion(tiny_sweep):
     for trial in study.trials:
         assert math.isclose(trial.value, by_run[trial.user_attrs["mlflow_run_id"]])
     best_run = runs.loc[runs["val/neg_elbo"].idxmin(), "run_id"]
+    parent = MlflowClient().get_run(result.parent_run_id).data
+    assert parent.metrics["best/val/neg_elbo"] == pytest.approx(runs["val/neg_elbo"].min())
+    for trial in study.trials:
+        value = parent.metrics[f"trial{trial.number}/val/neg_elbo"]
+        assert value == pytest.approx(by_run[trial.user_attrs["mlflow_run_id"]])
+    assert "Optuna study `tiny`" in parent.tags["mlflow.note.content"]
     versions = registered_versions("tiny")
     champion = versions[versions.aliases.apply(lambda a: "champion" in a)]
     assert list(champion.run_id) == [best_run]
@@ -79,8 +85,15 @@ def test_report_logs_figures_and_csv_to_the_parent_run(tiny_sweep, workdir):
 def test_running_again_adds_nothing_and_a_changed_study_is_refused(tiny_sweep, workdir):
     spec, path, result = tiny_sweep
     os.chdir(path.parent)
+    parent_before = MlflowClient().get_run(result.parent_run_id).info
+    versions_before = len(registered_versions("tiny"))
     again = run_sweep(spec, path, n_workers=1)
     assert again.trials == {"COMPLETE": 4} and again.parent_run_id == result.parent_run_id
+    # `dvc repro` twice: no new model version, the parent's duration is not stretched
+    assert len(registered_versions("tiny")) == versions_before
+    parent_after = MlflowClient().get_run(result.parent_run_id).info
+    assert (parent_after.start_time, parent_after.end_time) == (parent_before.start_time,
+                                                                parent_before.end_time)
     changed = load_study_spec(str(write_study(workdir, "tiny", space={"beta": {"grid": [3.0]}})), workdir)
     experiments = len(mlflow.search_experiments())
     with pytest.raises(ConfigError, match="already exists .* different search space"):
