@@ -76,6 +76,12 @@ def open_study(spec: StudySpec, url: str) -> optuna.Study:
     return study
 
 
+def study_data(spec: StudySpec) -> DatasetSplits:
+    """The data every trial trains on (the base configuration's)."""
+    base = spec.trial_config({})
+    return load_data(base.data, base.trainer.seed)
+
+
 def check_trials_fit(spec: StudySpec, data: DatasetSplits) -> None:
     """Every grid value / range end builds a network for this data (ConfigError otherwise)."""
     for dim in spec.space:
@@ -146,7 +152,7 @@ def work(spec: StudySpec, url: str, parent_run_id: str, experiment_id: str) -> N
     study = open_study(spec, url)
     if not budget_left(study, spec):
         return
-    data = load_data(spec.trial_config({}))
+    data = study_data(spec)
     callbacks = [MaxTrialsCallback(spec.budget(), states=DONE_STATES)] if spec.budget() else []
     if spec.sampler == "grid":
         callbacks.append(functools.partial(stop_when_grid_assigned, grid_size=spec.grid_size))
@@ -212,7 +218,7 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
 
     url = storage_url(spec, storage)
     n_workers = n_workers or spec.n_workers
-    data = load_data(spec.trial_config({}))
+    data = study_data(spec)
     check_trials_fit(spec, data)
     configure_tracking()
     study = open_study(spec, url)
