@@ -43,3 +43,12 @@ def test_mlp_probes_are_its_hidden_activations():
     assert [captured[name].shape[1] for name in encoder_probes] == [20, 10]
     for name, expected in zip(encoder_probes, by_hand):
         assert torch.allclose(captured[name], expected, atol=1e-6)
+
+
+def test_figures_label_layers_with_the_module_names():
+    from vae_core.plots.geometry import layer_labels
+
+    spec = layer_spec(build_model(model_config({"latent_size": 2}), (1, 8, 8)),
+                      ["input", "encoder.body", "latent", "output"])
+    assert layer_labels(spec) == ["input", "encoder.body", "latent", "output"]
+    assert layer_labels(["a", "b"]) == ["a", "b"]  # a table written before the names were kept
