@@ -33,7 +33,7 @@ class ProgressCallback(Callback):
         done = epoch - self.first_epoch
         elapsed = time.monotonic() - self.started
         left = elapsed / done * (trainer.config.epochs - epoch) if done > 0 else float("nan")
-        losses = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith("/loss"))
+        losses = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("/loss", "/neg_elbo")))
         print(f"{self.description} epoch {epoch}/{trainer.config.epochs} {losses} "
               f"({elapsed:.0f}s, ~{left:.0f}s left)", file=sys.stderr, flush=True)
 
