@@ -19,6 +19,6 @@ def test_one_line_per_epoch_with_losses_and_time_left(capsys):
         line = lines[0]
         assert line.startswith(f"z=4 epoch {epoch}/3 ") and f"val/loss={40 - epoch:.4g}" in line
         assert f"val/neg_elbo={41 - epoch:.4g}" in line and "val/kl" not in line
-        assert "s left)" in line
+        assert ("s left)" if epoch else "starting)") in line
     progress.on_train_end(trainer, "finished")
     assert capsys.readouterr().err == ""
