@@ -92,3 +92,13 @@ def test_a_refused_input_under_mlflow_run_leaves_the_store_empty(tmp_path: Path)
         time.sleep(0.5)
     assert len(mlflow.search_runs(search_all_experiments=True, output_format="list",
                                   run_view_type=ViewType.ALL)) == 2
+
+
+def test_a_sweep_report_wrapper_is_deleted(workdir):
+    """`mlflow run -e report` files its work in the study's parent run: the wrapper goes."""
+    from vae_core.cli.__main__ import main
+
+    outer = outer_run("0")
+    assert main(["sweep-report", "--study", "no_such_study"]) == 2  # refused: still no wrapper
+    close_like_mlflow_run(outer, "FAILED")
+    wait_deleted(outer)
