@@ -23,7 +23,7 @@ demo: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH dvc repro
 	@echo
 	@echo "Results: results/default/ (metrics.json, loss_curves.csv, loss_curves.png); runs in $(MLFLOW_TRACKING_URI)"
-	@echo "  dvc metrics show && dvc plots show"
+	@echo "  dvc metrics show results/default/*.json && dvc plots show"
 	@echo "See them in MLflow: $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)"
 
 test: $(STAMP)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the services the `services` tests start on loopback: PostgreSQL, and Slurm with munge
-# (slurm-wlm, munge) for the single-node cluster of tests/services.py::slurm_cluster.
+# (slurm-wlm, munge) for the single-node cluster of tests/services.py::slurm_cluster, and
+# Chromium, which the offline `dvc plots show` test opens headless.
 # Nothing is started here: the tests run initdb/pg_ctl, munged, slurmctld and slurmd themselves,
 # each in a temporary folder, and stop them by pid.
 set -euo pipefail
@@ -11,6 +12,7 @@ SUDO=""
 packages=()
 have_postgres || packages+=(postgresql)
 have_slurm || packages+=(slurm-wlm munge)
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null

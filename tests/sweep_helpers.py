@@ -13,7 +13,7 @@ TINY_BASE = {"dataset": "digits", "epochs": 1, "batch_size": 256, "lr": 3.0e-3, 
 def study_document(name: str, **overrides: Any) -> dict[str, Any]:
     document = {"study": name, "base": dict(TINY_BASE),
                 "space": {"beta": {"grid": [1.0, 2.0]}, "latent_size": {"grid": [2, 3]}},
-                "objectives": [{"metric": "val/loss", "direction": "minimize"}],
+                "objectives": [{"metric": "val/neg_elbo", "direction": "minimize"}],
                 "sampler": {"name": "grid", "seed": 0}, "heartbeat_s": 1}
     document.update(overrides)
     return document

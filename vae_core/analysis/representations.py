@@ -30,17 +30,28 @@ def layer_name(position: int) -> str:
     return f"l{position:02d}"
 
 
+ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.Softplus)
+
+
+def default_probes(model: nn.Module) -> list[str]:
+    """The probes of a network nobody named: S0's layout for conv32; for any other architecture
+    the input, the output of every hidden activation of the encoder, the latent, the decoder's
+    hidden activations, the output (each hidden layer as the network computes it)."""
+    available = {name for name, _ in model.named_modules() if name}
+    if set(S0_MODULES[1:5] + S0_MODULES[6:10]) <= available:
+        return list(S0_MODULES)
+    hidden = {part: [name for name, module in model.named_modules()
+                     if name.startswith(f"{part}.") and isinstance(module, ACTIVATIONS)]
+              for part in ("encoder", "decoder")}
+    return [INPUT, *hidden["encoder"], LATENT, *hidden["decoder"], OUTPUT]
+
+
 def layer_spec(model: nn.Module, modules: list[str] | None = None) -> dict[str, str]:
     """Probe name (l00, l01, ...) -> module path, or one of input / latent / output.
 
-    Without `modules`, the S0 layout for a conv32 network; any other network must name them."""
+    Without `modules`, the architecture's default probes (`default_probes`)."""
     available = {name for name, _ in model.named_modules() if name}
-    if not modules:
-        if not set(S0_MODULES[1:5] + S0_MODULES[6:10]) <= available:
-            raise ConfigError("layers: this network is not S0's conv32; name the modules to probe "
-                              f"(comma-separated), from: {', '.join(SPECIAL)}, "
-                              f"{', '.join(sorted(available))}")
-        modules = S0_MODULES
+    modules = modules or default_probes(model)
     for module in modules:
         if module not in available and module not in SPECIAL:
             raise ConfigError(f"layers: no module {module!r}; allowed values: {', '.join(SPECIAL)}, "

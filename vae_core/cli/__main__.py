@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from vae_core.cli import commands
@@ -20,7 +21,16 @@ def main(argv: list[str] | None = None) -> int:
         return commands.COMMANDS[args.command][1](args) or 0
     except (ConfigError, DatasetMissingError) as error:
         print(f"error: {error}", file=sys.stderr)
+        discard_refused_run()
         return 2
+
+
+def discard_refused_run() -> None:
+    """A refused command leaves no run behind: delete the one `mlflow run` opened for it."""
+    if "MLFLOW_RUN_ID" in os.environ or "vae_core.tracking.runs" in sys.modules:
+        from vae_core.tracking.runs import discard_outer_run
+
+        discard_outer_run(status="FAILED")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from vae_core.sweep.launch_settings import use_state_dir
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
-from vae_core.tracking.runs import take_outer_run_id
+from vae_core.tracking.runs import discard_outer_run, take_outer_run_id
 from vae_core.tracking.store import project_root
 
 
@@ -32,9 +32,18 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run or continue an Optuna study: a parent MLflow run, one child run per trial."""
+    # `mlflow run`'s wrapper is not the study's run (that one outlives restarts): deleted at the end
+    outer_run = take_outer_run_id()
+    try:
+        return _run(args)
+    finally:
+        if outer_run:
+            discard_outer_run(outer_run)
+
+
+def _run(args: argparse.Namespace) -> int:
     from vae_core.config import ConfigError
 
-    outer_run = take_outer_run_id()  # `mlflow run`'s own run: not the study's
     spec = load_study_spec(args.study, project_root())
     try:
         n_workers = int(args.n_workers) if args.n_workers else None
@@ -49,10 +58,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         use_state_dir(spec.state_dir, project_root())
         summary = asdict(run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers))
-    if outer_run:
-        from vae_core.tracking.runs import set_tag
-
-        set_tag(outer_run, "vae.sweep_parent_run_id", summary["parent_run_id"])
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
@@ -88,10 +93,14 @@ def run_report(args: argparse.Namespace) -> int:
     from vae_core.sweep.runner import storage_url
     from vae_core.tracking.store import configure_tracking
 
-    take_outer_run_id()  # the report goes to the study's parent run
-    spec = load_study_spec(args.study, project_root())
-    configure_tracking()
-    out_dir = Path(args.out_dir) if args.out_dir else None
-    written = write_report(spec, storage_url(spec, args.storage), out_dir)
+    outer_run = take_outer_run_id()  # the report goes to the study's parent run
+    try:
+        spec = load_study_spec(args.study, project_root())
+        configure_tracking()
+        out_dir = Path(args.out_dir) if args.out_dir else None
+        written = write_report(spec, storage_url(spec, args.storage), out_dir)
+    finally:
+        if outer_run:
+            discard_outer_run(outer_run)
     print(json.dumps(written, indent=2))
     return 0

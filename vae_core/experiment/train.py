@@ -23,6 +23,7 @@ from vae_core.tracking.datasets import log_dataset_input
 from vae_core.tracking.history import series
 from vae_core.tracking.records import log_figure
 from vae_core.tracking.store import project_root
+from vae_core.tracking.summaries import log_parent_summary
 from vae_core.training import Callback, Trainer
 from vae_core.training.progress import ProgressCallback
 from vae_core.training.trainer import parameter_groups
@@ -155,10 +156,22 @@ def run_experiment(config: ExperimentConfig, stage: str = "train") -> TrainingRe
     try:
         for size in config.latent_sizes:
             children[size], _ = train_one(config, data, size, parent_id, experiment_id)
+        log_parent_summary(parent_id, {f"z{size}": run for size, run in children.items()},
+                           describe(config))
         ok = True
     finally:
         runs.end_run(ok)
     return TrainingResult(experiment_id, parent_id, children)
+
+
+def describe(config: ExperimentConfig) -> str:
+    """The parent run's description in the UI."""
+    sizes = ", ".join(str(s) for s in config.latent_sizes)
+    return (f"Training of study `{config.study}`: {config.model.family} ({config.model.arch}, "
+            f"{config.model.likelihood}) on {config.data.dataset}, latent sizes {sizes}, "
+            f"{config.trainer.epochs} epochs; one child run per latent size. Metrics here: each "
+            f"child's final validation values (`z<size>/val/...`) and the best child's "
+            f"(`best/val/...`, lowest val/neg_elbo: beta-free).")
 
 
 def finished_training(config: ExperimentConfig, stage: str = "train") -> tuple[str, list[str]]:

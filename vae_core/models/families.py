@@ -39,9 +39,13 @@ class ModelOutput:
     z: torch.Tensor
     out: torch.Tensor
     logs: dict[str, float] = field(default_factory=dict)
+    neg_elbo: torch.Tensor | None = None  # recon + KL at beta 1: comparable across betas
 
     def terms(self) -> dict[str, torch.Tensor]:
-        return {"loss": self.loss, "recon": self.recon, "kl": self.kl}
+        terms = {"loss": self.loss, "recon": self.recon, "kl": self.kl}
+        if self.neg_elbo is not None:
+            terms["neg_elbo"] = self.neg_elbo
+        return terms
 
 
 class AutoEncoder(nn.Module):
@@ -53,6 +57,7 @@ class AutoEncoder(nn.Module):
     """
 
     family = "ae"
+    bounds_likelihood = False  # True where recon + KL is a negative ELBO (a KL to a prior)
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: Likelihood) -> None:
         super().__init__()
@@ -80,7 +85,8 @@ class AutoEncoder(nn.Module):
         recon = self.likelihood.nll(x, out).mean()
         kl = self.regulariser(mu, logvar).mean()
         loss = recon + self.regulariser_weight() * kl
-        return ModelOutput(loss, recon, kl, z, out, self.likelihood.logs())
+        neg_elbo = recon + kl if self.bounds_likelihood else None
+        return ModelOutput(loss, recon, kl, z, out, self.likelihood.logs(), neg_elbo)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {}
@@ -97,6 +103,7 @@ class VAE(AutoEncoder):
     """Gaussian encoder, standard normal prior, KL weighted by beta (beta = 1: the ELBO)."""
 
     family = "vae"
+    bounds_likelihood = True
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: Likelihood,
                  beta: float = 1.0) -> None:

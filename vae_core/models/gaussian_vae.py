@@ -191,7 +191,8 @@ class GaussianVAE(AutoEncoder):
         h_prior = prior_entropy(self.prior_log_var)
         return EntropyOutput(
             loss=recon + self.kl_weight * kl + penalty, recon=recon, kl=kl, z=parts["z"],
-            out=parts["mean"], logs=self.logs(), elbo=parts["elbo"].mean(), h_dec=h_dec,
+            out=parts["mean"], logs=self.logs(), neg_elbo=recon + kl, elbo=parts["elbo"].mean(),
+            h_dec=h_dec,
             h_enc=h_enc, h_prior=h_prior, entropy_sum=entropy_sum(h_dec, h_enc, h_prior),
             penalty=penalty, enc_entropy_per_latent=encoder_entropy_per_latent(parts["enc_log_var"]))
 
@@ -206,8 +207,10 @@ class GaussianVAE(AutoEncoder):
         """S4's per-step record: the ELBO, the three entropies, their sum and gap, per-latent H_enc."""
         elbo, total = float(output.elbo.detach()), float(output.entropy_sum.detach())
         per_latent = output.enc_entropy_per_latent.detach()
-        metrics = {"step/elbo": elbo, "step/entropy_sum": total, "step/h_dec": float(output.h_dec),
-                   "step/h_enc": float(output.h_enc), "step/h_prior": float(output.h_prior),
+        # detached first: float() of a tensor that requires grad warns (torch >= 2.6)
+        metrics = {"step/elbo": elbo, "step/entropy_sum": total,
+                   "step/h_dec": float(output.h_dec.detach()), "step/h_enc": float(output.h_enc.detach()),
+                   "step/h_prior": float(output.h_prior.detach()),
                    "step/rel_gap": relative_gap(elbo, total, elbo), "step/beta": self.kl_weight,
                    "step/active_latents": float(active_latents(per_latent))}
         metrics.update({f"step/h_enc_latent_{h}": float(v) for h, v in enumerate(per_latent)})

@@ -58,7 +58,7 @@ class LinearVAE(nn.Module):
         kl = self._kl(nu)
         elbo = self.elbo(x)
         return ModelOutput(loss=-elbo.mean(), recon=(-elbo - kl).mean(), kl=kl.mean(), z=nu,
-                           out=nu @ self.W.T + self.b)
+                           out=nu @ self.W.T + self.b, neg_elbo=-elbo.mean())
 
     def _kl(self, nu: torch.Tensor) -> torch.Tensor:
         return 0.5 * (nu.pow(2) + self.enc_log_var.exp() - 1.0 - self.enc_log_var).sum(1)

@@ -18,6 +18,11 @@ def _sizes(table: dict[str, dict]) -> list[str]:
                                             label))
 
 
+def layer_labels(layers: dict[str, str] | list[str]) -> list[str]:
+    """Tick labels: the module names the user gave (or the defaults), not the probe ids l00..."""
+    return list(layers.values()) if isinstance(layers, dict) else list(layers)
+
+
 def _layer_axis(ax: plt.Axes, layers: list[str]) -> None:
     ax.set_xticks(range(len(layers)), layers, rotation=45, fontsize=8)
     ax.set_xlabel("layer")
@@ -132,7 +137,7 @@ def out_in_epochs_figure(first_last: dict[str, dict]) -> Figure:
 def geometry_figures(tables: dict[str, dict]) -> dict[str, Figure]:
     """Every S0 figure, by file name; the sample-quality and KL figures only when their tables
     are there and not empty (older result folders have neither)."""
-    layers = list(tables["geometry"]["layers"])
+    layers = layer_labels(tables["geometry"]["layers"])
     first_last = tables["imbalances_first_last"]
     figures = {
         "id_profile": id_profile_figure(tables["ids"], layers),

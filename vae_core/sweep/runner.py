@@ -25,6 +25,7 @@ from vae_core.config import ConfigError
 from vae_core.data import DatasetSplits
 from vae_core.experiment import check_models_fit, load_data
 from vae_core.sweep.bridge import STUDY_TAG, make_objective
+from vae_core.sweep.champions import register_study_champions
 from vae_core.sweep.search import build_pruner, build_sampler
 from vae_core.sweep.spec import StudySpec
 from vae_core.sweep.storage import default_storage_url, find_study, open_storage, redact
@@ -74,6 +75,12 @@ def open_study(spec: StudySpec, url: str) -> optuna.Study:
     if existing is None:
         study.set_user_attr(SPACE_ATTR, record)
     return study
+
+
+def study_data(spec: StudySpec) -> DatasetSplits:
+    """The data every trial trains on (the base configuration's)."""
+    base = spec.trial_config({})
+    return load_data(base.data, base.trainer.seed)
 
 
 def check_trials_fit(spec: StudySpec, data: DatasetSplits) -> None:
@@ -146,8 +153,7 @@ def work(spec: StudySpec, url: str, parent_run_id: str, experiment_id: str) -> N
     study = open_study(spec, url)
     if not budget_left(study, spec):
         return
-    base = spec.trial_config({})
-    data = load_data(base.data, base.trainer.seed)
+    data = study_data(spec)
     callbacks = [MaxTrialsCallback(spec.budget(), states=DONE_STATES)] if spec.budget() else []
     if spec.sampler == "grid":
         callbacks.append(functools.partial(stop_when_grid_assigned, grid_size=spec.grid_size))
@@ -180,6 +186,25 @@ def run_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experim
         raise RuntimeError(f"sweep workers exited with codes {codes}")
 
 
+def summarise(study: optuna.Study, spec: StudySpec, parent_id: str) -> None:
+    """Each finished trial's final metrics on the parent (`trial<n>/val/...`), the best trial's
+    (`best/val/...`, on the first objective when it is minimised) and a description."""
+    from vae_core.sweep.bridge import RUN_ATTR
+    from vae_core.tracking.summaries import log_parent_summary
+
+    children = {f"trial{t.number}": t.user_attrs[RUN_ATTR]
+                for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get(RUN_ATTR)}
+    first = spec.objectives[0]
+    objectives = ", ".join(f"{o.direction} {o.metric}" for o in spec.objectives)
+    description = (f"Optuna study `{spec.study}`: {spec.sampler} search over "
+                   f"{', '.join(d.name for d in spec.space)} ({objectives}); one child run per "
+                   f"trial. Metrics here: each trial's final validation values (`trial<n>/val/...`) "
+                   f"and the best trial's (`best/val/...`).")
+    log_parent_summary(parent_id, children, description,
+                       first.metric if first.direction == "minimize" else "")
+
+
 def count_states(study: optuna.Study) -> dict[str, int]:
     counts: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False):
@@ -191,13 +216,12 @@ def close_study(study: optuna.Study, spec: StudySpec, url: str, parent_id: str,
                 register: bool = True) -> SweepResult:
     """Register the champion (once a trial completed) and close the parent run: FINISHED when the
     budget is spent, KILLED otherwise (a restart continues it)."""
-    from vae_core.sweep.champions import register_study_champions
-
     # Workers return normally once the grid/n_trials is used up or timeout_s has passed.
     finished = not budget_left(study, spec) or spec.timeout_s is not None
     registered = {}
     if register and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         registered = register_study_champions(study, spec.study, spec.register_alias)
+        summarise(study, spec, parent_id)
     sweep_runs.terminate(parent_id, "FINISHED" if finished else "KILLED")
     return SweepResult(spec.study, redact(url), parent_id, count_states(study), finished, registered)
 
@@ -207,11 +231,15 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
     """Validate, open or continue the study, run its workers, register the champion."""
     url = storage_url(spec, storage)
     n_workers = n_workers or spec.n_workers
-    base = spec.trial_config({})
-    data = load_data(base.data, base.trainer.seed)
+    data = study_data(spec)
     check_trials_fit(spec, data)
     configure_tracking()
     study = open_study(spec, url)
+    finished_parent = study.user_attrs.get(PARENT_ATTR)
+    if finished_parent and not budget_left(study, spec) and sweep_runs.is_finished(finished_parent):
+        # A finished study run again (`dvc repro`): nothing to train, the parent keeps its times.
+        registered = register_study_champions(study, spec.study, spec.register_alias) if register else {}
+        return SweepResult(spec.study, redact(url), finished_parent, count_states(study), True, registered)
     parent_id, experiment_id = parent_run(spec, study, url, data)
     try:
         settle_stale_trials(study, spec)

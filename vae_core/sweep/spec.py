@@ -35,7 +35,12 @@ from vae_core.training import TrainerConfig
 
 # What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the
 # family's own per-step logs.
-TRAINER_METRICS = ("train/loss", "train/recon", "train/kl", "val/loss", "val/recon", "val/kl")
+# neg_elbo (recon + KL, beta-free) for families with a KL; bits_per_dim for image data.
+TRAINER_METRICS = ("train/loss", "train/recon", "train/kl", "train/neg_elbo", "train/bits_per_dim",
+                   "val/loss", "val/recon", "val/kl", "val/neg_elbo", "val/bits_per_dim")
+# Metrics whose value is weighted by a training parameter: comparing them across values of that
+# parameter compares different objectives (beta 0.5 "wins" on recon + 0.5 KL).
+WEIGHTED_METRICS = {"train/loss": ("beta",), "val/loss": ("beta",)}
 MODEL_METRIC_PREFIX = "model/"
 SAMPLERS = ("grid", "random", "tpe", "nsga2")
 PRUNERS = ("none", "median", "hyperband")
@@ -44,7 +49,8 @@ DIMENSION_KINDS = ("grid", "float", "int", "choices")
 # A trial trains one latent size; `latent_sizes` (a list) is what plain training loops over.
 SEARCHABLE = tuple(k for k in all_flat_keys() if k != "latent_sizes") + ("latent_size",)
 STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
-              "storage", "heartbeat_s", "register_alias", "launcher", "slurm", "state_dir")
+              "storage", "heartbeat_s", "register_alias", "launcher", "slurm", "state_dir",
+              "allow_weighted_objective")
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class StudySpec:
     launcher: str = "local"  # or "slurm": one array task per worker (vae_core/sweep/slurm_launch.py)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     state_dir: str = DEFAULT_STATE_DIR  # trainer resume state; shared storage for Slurm requeues
+    allow_weighted_objective: bool = False
     source: dict[str, Any] = field(default_factory=dict)  # the file as read, for the record
 
     @property
@@ -219,19 +226,21 @@ def parse_study(document: dict[str, Any], name: str) -> StudySpec:
     reject_unknown_keys("pruner", pruner_doc, ["name", "metric"])
     budget = dict(document.get("budget") or {})
     reject_unknown_keys("budget", budget, ["n_trials", "timeout_s"])
+    objectives = _objectives(document.get("objectives", "val/loss"))
     spec = StudySpec(
-        study=study, base=base, space=space, objectives=_objectives(document.get("objectives", "val/loss")),
+        study=study, base=base, space=space, objectives=objectives,
         sampler=require_choice("sampler.name", sampler_doc.get("name", "grid"), SAMPLERS),
         seed=require_int("sampler.seed", sampler_doc.get("seed", 0), minimum=0),
         pruner=require_choice("pruner.name", pruner_doc.get("name", "none"), PRUNERS),
-        prune_metric=check_metric("pruner.metric", pruner_doc.get("metric", "val/loss")),
+        prune_metric=check_metric("pruner.metric", pruner_doc.get("metric", objectives[0].metric)),
         n_trials=budget.get("n_trials"), timeout_s=budget.get("timeout_s"),
         n_workers=require_int("n_workers", document.get("n_workers", 1), minimum=1),
         storage=str(document.get("storage") or ""),
         heartbeat_s=require_int("heartbeat_s", document.get("heartbeat_s", 5), minimum=1),
         register_alias=str(document.get("register_alias", "champion")),
         launcher=parse_launcher(document.get("launcher", "local")), slurm=parse_slurm(document.get("slurm")),
-        state_dir=parse_state_dir(document.get("state_dir", DEFAULT_STATE_DIR)), source=document)
+        state_dir=parse_state_dir(document.get("state_dir", DEFAULT_STATE_DIR)),
+        allow_weighted_objective=document.get("allow_weighted_objective", False), source=document)
     return validate(spec)
 
 
@@ -253,6 +262,7 @@ def validate(spec: StudySpec) -> StudySpec:
         raise ConfigError(f"budget: sampler {spec.sampler!r} needs n_trials or timeout_s")
     if not spec.register_alias.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"register_alias: letters, digits, '_' or '-' only, got {spec.register_alias!r}")
+    check_unweighted_objectives(spec)
     for dim in spec.space:
         ends = dim.values or ((dim.low, dim.high) if dim.kind == "float"
                               else (int(dim.low), int(dim.high)))
@@ -262,6 +272,26 @@ def validate(spec: StudySpec) -> StudySpec:
             except ConfigError as error:
                 raise ConfigError(f"space.{dim.name}: value {value!r} cannot train: {error}") from None
     return spec
+
+
+def check_unweighted_objectives(spec: StudySpec) -> None:
+    """Refuse ranking trials on a metric weighted by a parameter the same study varies."""
+    if not isinstance(spec.allow_weighted_objective, bool):
+        raise ConfigError(f"allow_weighted_objective: expected true or false, got "
+                          f"{spec.allow_weighted_objective!r}")
+    if spec.allow_weighted_objective:
+        return
+    searched = {d.name for d in spec.space}
+    metrics = [(f"objectives[{i}].metric", o.metric) for i, o in enumerate(spec.objectives)]
+    if spec.pruner != "none":
+        metrics.append(("pruner.metric", spec.prune_metric))
+    for key, metric in metrics:
+        weights = sorted(searched & set(WEIGHTED_METRICS.get(metric, ())))
+        if weights:
+            fair = metric.split("/")[0] + "/neg_elbo"
+            raise ConfigError(f"{key}: {metric!r} is weighted by {weights[0]!r}, which this study "
+                              f"searches, so trials are scored on different objectives; use "
+                              f"{fair!r}, or set allow_weighted_objective: true")
 
 
 def study_file(name: str, root: Path) -> Path:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
 from vae_core.tracking.records import log_figure, log_json
-from vae_core.tracking.runs import KIND_TAG, flat_params, study_experiment, take_outer_run_id
+from vae_core.tracking.runs import KIND_TAG, adoptable_outer_run, flat_params, study_experiment
 from vae_core.tracking.store import configure_tracking, git_commit
 
 
@@ -27,10 +27,13 @@ def experiment_of(run_id: str | None, fallback: str) -> str:
 @contextmanager
 def analysis_run(kind: str, experiment_id: str, tags: dict[str, str],
                  params: dict[str, Any]) -> Iterator[str]:
-    """The command's run: adopted from `mlflow run`, else new; FINISHED or FAILED at the end.
+    """The command's run: adopted from `mlflow run` when the user chose its experiment, else new
+    beside the models (a wrapper in Default is deleted); FINISHED or FAILED at the end.
     Params are prefixed with the kind (the adopted run already holds the entry point's own)."""
     configure_tracking()
-    outer = take_outer_run_id()
+    outer = adoptable_outer_run()
+    if outer:
+        mlflow.set_experiment(experiment_id=MlflowClient().get_run(outer).info.experiment_id)
     run = mlflow.start_run(run_id=outer, experiment_id=None if outer else experiment_id,
                            run_name=None if outer else kind)
     ok = False

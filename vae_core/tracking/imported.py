@@ -17,6 +17,7 @@ from torch import nn
 from vae_core.config import ConfigError
 from vae_core.tracking.checkpoints import log_checkpoint, rebuild
 from vae_core.tracking.registry import register_logged_model
+from vae_core.tracking.runs import study_experiment
 
 CHECKPOINT_KEYS = ("model_config", "sample_shape", "state_dict")
 IMPORT_EXPERIMENT = "imported-checkpoints"
@@ -55,8 +56,8 @@ def import_checkpoint(url: str, name: str, out: Path | None = None,
     out = out or Path("models") / "imported" / Path(urlparse(url).path).name
     md5 = dvc_import(url, out)
     model = read_checkpoint(out)
-    experiment = mlflow.set_experiment(IMPORT_EXPERIMENT)
-    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"import-{out.name}",
+    experiment_id = study_experiment(IMPORT_EXPERIMENT)  # the classic UI view, like every other
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"import-{out.name}",
                           tags={"vae.kind": "import", "vae.source_url": url, "dvc.md5": md5,
                                 "dvc.file": f"{out}.dvc"}) as run:
         mlflow.log_params({f"model.{k}": v for k, v in model.config.model_dump().items()})

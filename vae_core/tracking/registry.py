@@ -24,8 +24,9 @@ def register_logged_model(name: str, model_id: str, aliases: tuple[str, ...] = (
     except MlflowException as error:
         if "RESOURCE_ALREADY_EXISTS" not in str(error.error_code):
             raise
+    # search results may leave model_id empty: the version's source names the logged model too
     existing = [v for v in client.search_model_versions(f"name = '{name}'")
-                if getattr(v, "model_id", None) == model_id]
+                if getattr(v, "model_id", None) == model_id or v.source == f"models:/{model_id}"]
     if existing:
         version = existing[0].version
     else:

@@ -37,19 +37,72 @@ def run_key(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+DEFAULT_EXPERIMENT_ID = "0"  # where `mlflow run` files its run unless told --experiment-name
+_taken: dict[str, str] = {}  # the outer run once taken out of the environment
+
+
 def take_outer_run_id() -> str | None:
     """The run `mlflow run` opened for this entry point (it passes MLFLOW_RUN_ID), taken out of the
     environment: left there, every later `mlflow.start_run()` would reopen it instead of a new run."""
-    return os.environ.pop("MLFLOW_RUN_ID", None)
+    run_id = os.environ.pop("MLFLOW_RUN_ID", None)
+    if run_id:
+        _taken["outer"] = run_id
+    return run_id
+
+
+def discard_outer_run(run_id: str | None = None, status: str = "FINISHED") -> bool:
+    """Delete the run `mlflow run` opened, unless it holds work (metrics or children).
+
+    Used for a refused command and for commands that file their work in a run of their own.
+    A run `mlflow run` still has to close is closed here (when this process holds it) and
+    deleted by a detached reaper once `mlflow run` has set its status (tracking.wrapper_reaper
+    says why). Returns whether the run is being deleted.
+    """
+    from vae_core.tracking import wrapper_reaper
+
+    run_id = run_id or os.environ.pop("MLFLOW_RUN_ID", None) or _taken.pop("outer", None)
+    if not run_id:
+        return False
+    configure_tracking()
+    run = MlflowClient().get_run(run_id)
+    if run.info.lifecycle_stage == "deleted" or run.data.metrics or child_runs(run_id):
+        return False
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.end_run(status)
+    wrapper_reaper.spawn(run_id)
+    return True
+
+
+def adoptable_outer_run() -> str | None:
+    """The run `mlflow run` opened, when the user chose its experiment (`--experiment-name`);
+    one filed in Default is deleted instead, so the command files its own run where the study's
+    runs are (the rule in docs/architecture.md)."""
+    outer = take_outer_run_id()
+    if not outer:
+        return None
+    experiment_id = experiment_id_of(outer)
+    if experiment_id == DEFAULT_EXPERIMENT_ID:
+        discard_outer_run(outer)
+        return None
+    mark_experiment_kind(experiment_id)
+    return outer
+
+
+def mark_experiment_kind(experiment_id: str) -> None:
+    """Open the experiment in the UI's model-training view (not the GenAI traces page)."""
+    client = MlflowClient()
+    tags = client.get_experiment(experiment_id).tags
+    for key, value in EXPERIMENT_KIND.items():
+        if tags.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
 
 
 def study_experiment(name: str) -> str:
     """The experiment named after a study (created once, set to the UI's model-training view)."""
     configure_tracking()
     experiment = mlflow.set_experiment(name)
-    if experiment.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND["mlflow.experimentKind"]:
-        for key, value in EXPERIMENT_KIND.items():
-            MlflowClient().set_experiment_tag(experiment.experiment_id, key, value)
+    mark_experiment_kind(experiment.experiment_id)
     return experiment.experiment_id
 
 
@@ -63,10 +116,10 @@ def find_runs(experiment_id: str, tags: dict[str, str], finished_only: bool = Fa
                               order_by=["attributes.start_time DESC"], max_results=max_results)
 
 
-def find_unfinished(experiment_id: str, key: str) -> Run | None:
+def find_unfinished(experiment_id: str, key: str, exclude: str = "") -> Run | None:
     """The newest unfinished run with this key (a killed run stays RUNNING)."""
-    return next((r for r in find_runs(experiment_id, {RUN_KEY_TAG: key}) if r.info.status != "FINISHED"),
-                None)
+    return next((r for r in find_runs(experiment_id, {RUN_KEY_TAG: key})
+                 if r.info.status != "FINISHED" and r.info.run_id != exclude), None)
 
 
 def flat_params(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -123,15 +176,20 @@ def open_run(experiment_id: str, key: str, tags: dict[str, str], run_name: str,
 
 
 def open_parent(study: str, key: str, tags: dict[str, str], run_name: str) -> tuple[str, str]:
-    """A command's own run: the one `mlflow run` opened (adopted), else its unfinished run with
-    the same key, else a new one in the study's experiment. Returns (run_id, experiment_id)."""
-    outer = take_outer_run_id()
-    if outer:
-        experiment_id = mlflow.get_run(outer).info.experiment_id
+    """A command's own run: its unfinished run with the same key (a killed command started again:
+    the new `mlflow run` wrapper is deleted, so one parent holds every child), else the run
+    `mlflow run` opened in an experiment the user chose (adopted), else a new one in the study's
+    experiment. Returns (run_id, experiment_id)."""
+    configure_tracking()
+    outer = adoptable_outer_run()
+    experiment_id = experiment_id_of(outer) if outer else study_experiment(study)
+    if outer and find_unfinished(experiment_id, key, exclude=outer) is None:
+        mlflow.set_experiment(experiment_id=experiment_id)
         mlflow.start_run(run_id=outer)
         mlflow.set_tags({**tags, RUN_KEY_TAG: key, "git_commit": git_commit()})
         return outer, experiment_id
-    experiment_id = study_experiment(study)
+    if outer:
+        discard_outer_run(outer)
     run_id, _ = open_run(experiment_id, key, tags, run_name)
     return run_id, experiment_id
 

@@ -34,6 +34,10 @@ def final_values(run_id: str, metrics: list[str]) -> list[float]:
     return [logged[m] for m in metrics]
 
 
+def is_finished(run_id: str) -> bool:
+    return MlflowClient().get_run(run_id).info.status == "FINISHED"
+
+
 def reopen_parent(run_id: str) -> str:
     """Mark a sweep's parent RUNNING again; returns its experiment id."""
     client = MlflowClient()

@@ -32,10 +32,10 @@ class ProgressCallback(Callback):
             return
         done = epoch - self.first_epoch
         elapsed = time.monotonic() - self.started
-        left = elapsed / done * (trainer.config.epochs - epoch) if done > 0 else float("nan")
-        losses = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith("/loss"))
+        left = f"~{elapsed / done * (trainer.config.epochs - epoch):.0f}s left" if done > 0 else "starting"
+        losses = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("/loss", "/neg_elbo")))
         print(f"{self.description} epoch {epoch}/{trainer.config.epochs} {losses} "
-              f"({elapsed:.0f}s, ~{left:.0f}s left)", file=sys.stderr, flush=True)
+              f"({elapsed:.0f}s, {left})", file=sys.stderr, flush=True)
 
     def on_train_end(self, trainer: Trainer, status: str) -> None:
         if self.bar is not None:

@@ -5,6 +5,7 @@ It knows nothing about MLflow: tracking happens in callbacks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,16 @@ def _check_finite(terms: dict[str, torch.Tensor], epoch: int) -> None:
             raise NonFiniteLossError(
                 f"loss term {name!r} became {float(value)} at epoch {epoch}; lower the learning "
                 f"rate, check the data range for the likelihood, or clip sigma")
+
+
+def bits_per_dim(metrics: dict[str, float], prefix: str, sample_shape: tuple[int, ...]
+                 ) -> dict[str, float]:
+    """The negative ELBO in bits per data dimension, for image data (a (H, W) or (C, H, W) sample),
+    the unit image-model papers report."""
+    neg_elbo = metrics.get(f"{prefix}/neg_elbo")
+    if neg_elbo is None or len(sample_shape) < 2:
+        return {}
+    return {f"{prefix}/bits_per_dim": neg_elbo / (math.prod(sample_shape) * math.log(2))}
 
 
 def parameter_groups(model: nn.Module, config: TrainerConfig) -> list[dict[str, Any]]:
@@ -84,7 +95,8 @@ class Trainer:
                 for name, value in output.terms().items():
                     sums[name] = sums.get(name, 0.0) + float(value) * batch.shape[0]
         self.model.train(was_training)
-        return {f"{prefix}/{name}": total / x.shape[0] for name, total in sums.items()}
+        metrics = {f"{prefix}/{name}": total / x.shape[0] for name, total in sums.items()}
+        return {**metrics, **bits_per_dim(metrics, prefix, self.data.sample_shape)}
 
     # -- one epoch --------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict[str, float]:
@@ -109,6 +121,7 @@ class Trainer:
             n += batch.shape[0]
             logs = output.logs
         metrics = {f"train/{name}": total / n for name, total in sums.items()}
+        metrics.update(bits_per_dim(metrics, "train", self.data.sample_shape))
         metrics.update({f"model/{k}": v for k, v in logs.items()})
         return metrics
 

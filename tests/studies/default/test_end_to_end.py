@@ -78,6 +78,14 @@ def test_dvc_repro_runs_offline_and_again_is_a_no_op(tmp_path):
     assert (repo / "mlflow.db").is_file()  # the default store: sqlite in the project root
     shown = _run(["dvc", "metrics", "show", "--json"], cwd=repo, env=subprocess_env())
     assert "latent_8" in shown.stdout
+    # the command the README prints: no "DVC failed to load some metrics" (other studies' files)
+    scoped = _run(["dvc", "metrics", "show", "results/default/metrics.json",
+                   "results/default/train_metrics.json"], cwd=repo, env=subprocess_env())
+    assert "failed to load" not in scoped.stdout + scoped.stderr and "latent_8" in scoped.stdout
+    plots = _run(["dvc", "plots", "show", "-o", "plots_out"], cwd=repo, env=subprocess_env())
+    assert "failed to load" not in plots.stdout + plots.stderr
+    page = (repo / "plots_out" / "index.html").read_text()
+    assert "cdn.jsdelivr" not in page and all(f'"z{k}"' in page for k in (2, 4, 8))
     second = _run(["dvc", "repro"], cwd=repo, env=subprocess_env())
     assert "Running stage" not in second.stdout
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")

@@ -221,3 +221,13 @@ def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: 
     config = config.model_copy(update={"k": 12})
     assert run_geometry(config, workdir / "out_k12")["geometry"]["k"] == 12
     assert calls == [12] * 4
+
+
+def test_analyze_an_mlp_without_naming_layers(workdir: Path, trained: dict[int, str]) -> None:
+    """The MLP's default probes: input, its hidden activation on each side, latent, output."""
+    code = main(["analyze", "--kind", "geometry", "--model", trained[3], "--n-points", "100",
+                 "--k", "12", "--out-dir", "geo_default"])
+    assert code == 0
+    meta = json.loads((workdir / "geo_default" / "geometry.json").read_text())
+    assert list(meta["layers"].values()) == ["input", "encoder.body.1", "latent", "decoder.body.1",
+                                             "output"]

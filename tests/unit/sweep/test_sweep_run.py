@@ -45,12 +45,18 @@ def test_every_trial_is_a_child_run_and_the_best_is_champion(tiny_sweep):
     assert set(runs.trial_state) == {"COMPLETE"}
     grid = {(float(b), int(z)) for b, z in zip(runs["param.beta"], runs["param.latent_size"])}
     assert grid == {(1.0, 2), (1.0, 3), (2.0, 2), (2.0, 3)}
-    # Optuna's values are the runs' final val/loss; the champion is their minimum.
+    # Optuna's values are the runs' final val/neg_elbo; the champion is their minimum.
     study = optuna.load_study(study_name="tiny", storage=storage_url(spec))
-    by_run = dict(zip(runs.run_id, runs["val/loss"]))
+    by_run = dict(zip(runs.run_id, runs["val/neg_elbo"]))
     for trial in study.trials:
         assert math.isclose(trial.value, by_run[trial.user_attrs["mlflow_run_id"]])
-    best_run = runs.loc[runs["val/loss"].idxmin(), "run_id"]
+    best_run = runs.loc[runs["val/neg_elbo"].idxmin(), "run_id"]
+    parent = MlflowClient().get_run(result.parent_run_id).data
+    assert parent.metrics["best/val/neg_elbo"] == pytest.approx(runs["val/neg_elbo"].min())
+    for trial in study.trials:
+        value = parent.metrics[f"trial{trial.number}/val/neg_elbo"]
+        assert value == pytest.approx(by_run[trial.user_attrs["mlflow_run_id"]])
+    assert "Optuna study `tiny`" in parent.tags["mlflow.note.content"]
     versions = registered_versions("tiny")
     champion = versions[versions.aliases.apply(lambda a: "champion" in a)]
     assert list(champion.run_id) == [best_run]
@@ -61,7 +67,7 @@ def test_every_trial_is_a_child_run_and_the_best_is_champion(tiny_sweep):
         assert torch.equal(a, b)
     for a, b in zip(loaded[0].state_dict().values(), loaded[1].state_dict().values()):
         assert torch.equal(a, b)
-    history = metric_history([best_run], ["val/loss"])
+    history = metric_history([best_run], ["val/neg_elbo"])
     assert list(history.step) == [0, 1]
     assert math.isclose(history.value.iloc[-1], by_run[best_run])
 
@@ -79,8 +85,15 @@ def test_report_logs_figures_and_csv_to_the_parent_run(tiny_sweep, workdir):
 def test_running_again_adds_nothing_and_a_changed_study_is_refused(tiny_sweep, workdir):
     spec, path, result = tiny_sweep
     os.chdir(path.parent)
+    parent_before = MlflowClient().get_run(result.parent_run_id).info
+    versions_before = len(registered_versions("tiny"))
     again = run_sweep(spec, path, n_workers=1)
     assert again.trials == {"COMPLETE": 4} and again.parent_run_id == result.parent_run_id
+    # `dvc repro` twice: no new model version, the parent's duration is not stretched
+    assert len(registered_versions("tiny")) == versions_before
+    parent_after = MlflowClient().get_run(result.parent_run_id).info
+    assert (parent_after.start_time, parent_after.end_time) == (parent_before.start_time,
+                                                                parent_before.end_time)
     changed = load_study_spec(str(write_study(workdir, "tiny", space={"beta": {"grid": [3.0]}})), workdir)
     experiments = len(mlflow.search_experiments())
     with pytest.raises(ConfigError, match="already exists .* different search space"):
@@ -112,7 +125,8 @@ def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(workdir):
 
 def test_a_pruned_random_search_reports_each_epoch_of_its_runs(workdir):
     path = write_study(workdir, "pruned", space={"beta": {"float": [0.1, 8.0], "log": True}},
-                       sampler={"name": "random", "seed": 1}, pruner={"name": "median"},
+                       sampler={"name": "random", "seed": 1},
+                       pruner={"name": "median", "metric": "val/neg_elbo"},
                        budget={"n_trials": 5}, base={"dataset": "digits", "epochs": 3, "batch_size": 256,
                                                      "lr": 3.0e-3, "save_interval": [3]})
     spec = load_study_spec(str(path), workdir)
@@ -122,7 +136,7 @@ def test_a_pruned_random_search_reports_each_epoch_of_its_runs(workdir):
     study = optuna.load_study(study_name="pruned", storage=storage_url(spec))
     runs = study_runs("pruned").set_index("trial")
     for trial in study.trials:  # what Optuna saw each epoch is what MLflow recorded
-        history = metric_history([trial.user_attrs["mlflow_run_id"]], ["val/loss"])
+        history = metric_history([trial.user_attrs["mlflow_run_id"]], ["val/neg_elbo"])
         assert dict(zip(history.step, history.value)) == pytest.approx(trial.intermediate_values)
         assert runs.loc[trial.number, "trial_state"] == trial.state.name
 

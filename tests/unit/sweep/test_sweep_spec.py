@@ -42,6 +42,12 @@ def test_a_valid_study_has_its_grid_and_budget():
     ({"sampler": {"name": "cmaes"}}, "sampler.name: unknown value 'cmaes'"),
     ({"sampler": {"name": "tpe"}}, "budget: sampler 'tpe' needs n_trials or timeout_s"),
     ({"space": {"beta": {"grid": [1.0, 1.0]}}}, "space.beta.grid: repeated values"),
+    ({"objectives": ["val/loss"]}, "objectives[0].metric: 'val/loss' is weighted by 'beta', which "
+     "this study searches, so trials are scored on different objectives; use 'val/neg_elbo', or set "
+     "allow_weighted_objective: true"),
+    ({"objectives": ["train/loss"], "allow_weighted_objective": "yes"},
+     "allow_weighted_objective: expected true or false, got 'yes'"),
+    ({"pruner": {"name": "median", "metric": "val/loss"}}, "pruner.metric: 'val/loss' is weighted by 'beta'"),
     ({"space": {"lr": {"float": [1.0e-2, 1.0e-4]}}, "sampler": {"name": "random"},
       "budget": {"n_trials": 2}}, "space.lr.float: low 0.01 must be below high"),
 ])
@@ -49,6 +55,21 @@ def test_bad_input_names_the_key(overrides, message):
     with pytest.raises(ConfigError) as error:
         parse(**overrides)
     assert message in str(error.value)
+
+
+def test_a_weighted_objective_is_allowed_when_the_study_says_so_or_beta_is_fixed():
+    assert parse(objectives=["val/loss"], allow_weighted_objective=True).objectives[0].metric == "val/loss"
+    fixed_beta = parse(objectives=["val/loss"], space={"latent_size": {"grid": [2, 3]}})
+    assert fixed_beta.objectives[0].metric == "val/loss"
+
+
+def test_the_shipped_beta_sweep_selects_on_the_beta_free_objective():
+    from pathlib import Path
+
+    from vae_core.sweep.spec import load_study_spec
+
+    spec = load_study_spec("beta_sweep", Path(__file__).resolve().parents[3])
+    assert [o.metric for o in spec.objectives] == ["val/neg_elbo"]
 
 
 def test_ranges_and_multi_objective_build_their_samplers():

@@ -88,3 +88,16 @@ def test_missing_prepared_file_is_named_before_any_run(tracking_uri, workdir):
     with pytest.raises(ConfigError, match="^data_file: data/prepared/none.npz does not exist"):
         run_experiment(config)
     assert len(mlflow.search_runs(search_all_experiments=True)) == before
+
+
+def test_the_parent_shows_each_childs_final_metrics_and_a_description(trained):
+    config, result = trained
+    client = mlflow.MlflowClient()
+    parent = client.get_run(result.parent_run_id).data
+    finals = {size: client.get_run(run_id).data.metrics for size, run_id in result.child_run_ids.items()}
+    for size, metrics in finals.items():
+        assert parent.metrics[f"z{size}/val/neg_elbo"] == pytest.approx(metrics["val/neg_elbo"])
+    best = min(finals, key=lambda size: finals[size]["val/neg_elbo"])
+    assert parent.metrics["best/val/neg_elbo"] == pytest.approx(finals[best]["val/neg_elbo"])
+    assert parent.tags["vae.best_child"].startswith(f"z{best} ")
+    assert "one child run per latent size" in parent.tags["mlflow.note.content"]
