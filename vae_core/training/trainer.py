@@ -70,7 +70,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         sums = TermSums(self.sum_dtype)
-        with torch.random.fork_rng(device_type=self.device.type):
+        with torch.random.fork_rng(device_type="mps" if self.device.type == "mps" else "cuda"):
             torch.manual_seed(self.config.seed + 1)
             for batch in x.split(self.config.batch_size):
                 with autocast(self.device, self.config.precision):
