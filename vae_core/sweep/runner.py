@@ -153,7 +153,8 @@ def work(spec: StudySpec, url: str, parent_run_id: str, experiment_id: str) -> N
     study = open_study(spec, url)
     if not budget_left(study, spec):
         return
-    data = load_data(spec.trial_config({}))
+    base = spec.trial_config({})
+    data = load_data(base.data, base.trainer.seed)
     callbacks = [MaxTrialsCallback(spec.budget(), states=DONE_STATES)] if spec.budget() else []
     if spec.sampler == "grid":
         callbacks.append(functools.partial(stop_when_grid_assigned, grid_size=spec.grid_size))
@@ -200,7 +201,8 @@ def run_sweep(spec: StudySpec, spec_path: Path, storage: str = "", n_workers: in
 
     url = storage_url(spec, storage)
     n_workers = n_workers or spec.n_workers
-    data = load_data(spec.trial_config({}))
+    base = spec.trial_config({})
+    data = load_data(base.data, base.trainer.seed)
     check_trials_fit(spec, data)
     configure_tracking()
     study = open_study(spec, url)
