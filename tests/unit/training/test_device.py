@@ -95,6 +95,11 @@ def test_an_absent_device_is_refused_before_any_run_saying_what_was_found(device
         typed(TrainerConfig, {"device": device}, "train")
     with pytest.raises(ConfigError, match="device"):
         typed(ExperimentConfig, {"dataset": "digits", "device": device}, "train")
+    from vae_core.studies.id_ii.analyze import GeometryConfig
+
+    with pytest.raises(ConfigError, match=r"device.*not on this machine"):
+        typed(GeometryConfig, {"device": device}, "geometry")
+    assert typed(GeometryConfig, {"device": "cpu"}, "geometry").device == "cpu"
 
 
 @pytest.mark.parametrize("values, message", [
