@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--n-mlp", type=int, default=12000)
     parser.add_argument("--n-conv", type=int, default=1536, help="conv32 training images on CPU")
     parser.add_argument("--n-conv-gpu", type=int, default=12000)
+    parser.add_argument("--only", default="", help="run the models whose name contains this")
     args = parser.parse_args()
     sys.path.insert(0, PYTHAE_PATH)
     logging.getLogger("pythae").setLevel(logging.ERROR)  # its per-run banners
@@ -175,6 +176,8 @@ def main() -> None:
           f"{'ours/bare':>9s} {'pythae/ours':>11s} {'epoch-0 eval':>12s}")
     with tempfile.TemporaryDirectory() as folder:
         for name, (spec, side, batch) in MODELS.items():
+            if args.only not in name:
+                continue
             for device in devices:
                 n = args.n_mlp if "mlp" in spec["arch"] else (
                     args.n_conv if device.type == "cpu" else args.n_conv_gpu)
