@@ -69,7 +69,7 @@ class LayerStore:
         self.sums: dict[str, np.ndarray] = {}
 
     def append(self, layer: str, batch: torch.Tensor) -> None:
-        values = batch.detach().reshape(batch.shape[0], -1).float().numpy()
+        values = batch.detach().reshape(batch.shape[0], -1).float().cpu().numpy()
         with open(self.folder / f"{layer}.f32", "ab" if layer in self.shapes else "wb") as handle:
             handle.write(values.tobytes())
         n, d = self.shapes.get(layer, (0, values.shape[1]))
@@ -155,9 +155,10 @@ def prior_samples(model: nn.Module, like: torch.Tensor, n: int, seed: int,
         raise ConfigError(f"{type(model).__name__} has no encode() and decoder to sample through; "
                           "sample quality needs an AE/VAE-shaped network")
     model.eval()
-    mu = model.encode(like[:1])[0]
-    z = torch.randn(n, mu.shape[-1], generator=torch.Generator().manual_seed(seed))
-    return torch.cat([decode_mean(model, z[start:start + batch_size])
+    device = next(model.parameters()).device
+    mu = model.encode(like[:1].to(device))[0]
+    z = torch.randn(n, mu.shape[-1], generator=torch.Generator().manual_seed(seed)).to(device)
+    return torch.cat([decode_mean(model, z[start:start + batch_size]).cpu()
                       for start in range(0, n, batch_size)])
 
 

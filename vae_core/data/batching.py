@@ -23,7 +23,9 @@ class IndexBatcher:
     def __iter__(self) -> Iterator[torch.Tensor]:
         n = self.data.shape[0]
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
+            # drawn on the CPU generator (resumable, the same order on every device), then
+            # moved once per epoch so each batch is gathered where the data lives
+            order = torch.randperm(n, generator=self.generator).to(self.data.device)
             for idx in order.split(self.batch_size):
                 yield self.data[idx]
         else:

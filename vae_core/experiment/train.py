@@ -25,6 +25,7 @@ from vae_core.tracking.records import log_figure
 from vae_core.tracking.store import project_root
 from vae_core.tracking.summaries import log_parent_summary
 from vae_core.training import Callback, Trainer
+from vae_core.training.device import resolve_device
 from vae_core.training.progress import ProgressCallback
 from vae_core.training.trainer import parameter_groups
 
@@ -89,6 +90,17 @@ def run_tags(config: ExperimentConfig, data: DatasetSplits, kind: str) -> dict[s
             runs.KIND_TAG: kind}
 
 
+def compute_record(device: str) -> dict[str, str | int]:
+    """Where this run computes: the device `device` resolved to, torch's threads, and the GPUs
+    this process may see (a sweep worker gets its own)."""
+    record: dict[str, str | int] = {"resolved_device": str(resolve_device(device)),
+                                    "torch_threads": torch.get_num_threads(),
+                                    "torch_interop_threads": torch.get_num_interop_threads()}
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        record["cuda_visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return record
+
+
 def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
               parent_run_id: str | None, experiment_id: str,
               extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
@@ -106,11 +118,13 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
     key = runs.run_key({**single.flat(), "fingerprint": data.fingerprint(), **(key_extra or {})})
     tags = {**run_tags(config, data, "train"), "latent_size": str(latent_size), **(extra_tags or {})}
     name = run_name or f"{config.study}-{config.model.family}-z{latent_size}"
-    run_id, resumed = runs.open_run(experiment_id, key, tags, name, parent_run_id)
+    run_id, resumed = runs.open_run(experiment_id, key, tags, name, parent_run_id,
+                                    system_metrics=config.trainer.system_metrics)
     if not resumed:
         runs.log_config(run_id, single)
         runs.log_params({"latent_size": latent_size, "data_dim": data.data_dim,
-                         "steps_per_epoch": math.ceil(data.train.shape[0] / config.trainer.batch_size)})
+                         "steps_per_epoch": math.ceil(data.train.shape[0] / config.trainer.batch_size),
+                         **compute_record(config.trainer.device)})
         log_dataset_input(config.data.dataset, data.fingerprint(), data_source(config.data))
     torch.manual_seed(config.trainer.seed)
     model = build_model(single.model, data.sample_shape)

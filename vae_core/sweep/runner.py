@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-import torch
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
@@ -26,6 +25,13 @@ from vae_core.data import DatasetSplits
 from vae_core.experiment import check_models_fit, load_data
 from vae_core.sweep.bridge import STUDY_TAG, make_objective
 from vae_core.sweep.champions import register_study_champions
+from vae_core.sweep.resources import (
+    apply_threads,
+    apply_worker_share,
+    threads_per_worker,
+    visible_gpus,
+    worker_env,
+)
 from vae_core.sweep.search import build_pruner, build_sampler
 from vae_core.sweep.spec import StudySpec
 from vae_core.sweep.storage import default_storage_url, find_study, open_storage, redact
@@ -149,6 +155,7 @@ def stop_when_grid_assigned(study: optuna.Study, trial: optuna.trial.FrozenTrial
 
 def work(spec: StudySpec, url: str, parent_run_id: str, experiment_id: str) -> None:
     """One worker: take trials from the shared study until the budget or the grid is used up."""
+    apply_worker_share()  # first: inter-op threads are fixed by the first parallel work
     configure_tracking()
     study = open_study(spec, url)
     if not budget_left(study, spec):
@@ -167,14 +174,14 @@ def run_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experim
                 n: int) -> None:
     """This process is one worker; n - 1 more start as processes (each with its share of the
     CPU threads), so the first trial starts without waiting for any process to boot."""
-    threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // n))
-    torch.set_num_threads(threads)
+    threads = threads_per_worker(n)
+    apply_threads(threads)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_RUN_ID"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root()), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = env.get("OMP_NUM_THREADS", str(threads))
     command = [sys.executable, "-m", "vae_core.cli", "sweep-worker", "--study", str(spec_path),
                "--storage", url, "--parent-run-id", parent, "--experiment-id", experiment]
-    others = [subprocess.Popen(command, env=env) for _ in range(n - 1)]
+    gpus = visible_gpus()
+    others = [subprocess.Popen(command, env=worker_env(env, i, threads, gpus)) for i in range(1, n)]
     try:
         work(spec, url, parent, experiment)
     except BaseException:

@@ -159,19 +159,22 @@ def logged_config(run_id: str | None, model: type[Config]) -> Config | None:
 
 
 def open_run(experiment_id: str, key: str, tags: dict[str, str], run_name: str,
-             parent_run_id: str | None = None) -> tuple[str, bool]:
+             parent_run_id: str | None = None, system_metrics: bool = False) -> tuple[str, bool]:
     """Make the run with this key active: the unfinished one again, or a new one.
 
     Returns (run_id, resumed). A new run gets the tags (with the key and the git commit).
+    `system_metrics`: MLflow samples CPU, memory (and GPU with pynvml) into system/ metrics.
     """
     existing = find_unfinished(experiment_id, key)
     nested = parent_run_id is not None
     if existing is not None:
-        return mlflow.start_run(run_id=existing.info.run_id, nested=nested).info.run_id, True
+        return mlflow.start_run(run_id=existing.info.run_id, nested=nested,
+                                log_system_metrics=system_metrics).info.run_id, True
     tags = {**tags, RUN_KEY_TAG: key, "git_commit": git_commit()}
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
-    run = mlflow.start_run(experiment_id=experiment_id, nested=nested, run_name=run_name, tags=tags)
+    run = mlflow.start_run(experiment_id=experiment_id, nested=nested, run_name=run_name, tags=tags,
+                           log_system_metrics=system_metrics)
     return run.info.run_id, False
 
 

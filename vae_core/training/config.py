@@ -16,9 +16,11 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     field_validator,
+    model_validator,
 )
 
 from vae_core.config import IntList, StrictModel, typed
+from vae_core.training.device import check_precision, resolve_device
 
 
 class CheckpointRule(StrictModel):
@@ -49,6 +51,10 @@ class TrainerConfig(StrictModel):
     kl_start: NonNegativeFloat = 0.0  # linear: the KL scale at step 0, rising to 1
     kl_warmup: float = Field(0.3, gt=0.0, le=1.0)  # linear: the fraction of all steps it takes
     log_every_steps: NonNegativeInt = 0  # per-step metrics every n optimiser steps; 0: none
+    device: str = "auto"  # auto: cuda, else mps, else cpu; or cpu, cuda, cuda:N, mps
+    precision: Literal["32", "bf16", "16-mixed"] = "32"  # the forward pass under autocast
+    compile: bool = False  # torch.compile the network for training
+    system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling on training runs
 
     @field_validator("save_interval", mode="before")
     @classmethod
@@ -69,6 +75,22 @@ class TrainerConfig(StrictModel):
         if value > 1.0:
             raise ValueError("the KL scale starts in [0, 1] and rises to 1")
         return value
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value  # YAML reads `32` as a number
+
+    @field_validator("device")
+    @classmethod
+    def _device_here(cls, value: str) -> str:
+        resolve_device(value)  # refused here, before any run, when the machine lacks it
+        return value
+
+    @model_validator(mode="after")
+    def _precision_fits_device(self) -> TrainerConfig:
+        check_precision(self.precision, resolve_device(self.device))
+        return self
 
     def checkpoint_epochs(self) -> list[int]:
         """The epochs to checkpoint; listed epochs past the end are dropped with a warning."""

@@ -18,20 +18,9 @@ from vae_core.data.batching import IndexBatcher
 from vae_core.data.splits import DatasetSplits
 from vae_core.training.callbacks import Callback, StopTraining
 from vae_core.training.config import TrainerConfig
+from vae_core.training.device import accumulator_dtype, autocast, resolve_device, splits_on
 from vae_core.training.state import load_state, save_state
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss term became NaN or infinite; the message names the term and the epoch."""
-
-
-def _check_finite(terms: dict[str, torch.Tensor], epoch: int) -> None:
-    # the total last, so the message names the term that went bad first
-    for name, value in sorted(terms.items(), key=lambda item: item[0] == "loss"):
-        if not torch.isfinite(value).all():
-            raise NonFiniteLossError(
-                f"loss term {name!r} became {float(value)} at epoch {epoch}; lower the learning "
-                f"rate, check the data range for the likelihood, or clip sigma")
+from vae_core.training.term_sums import TermSums
 
 
 def bits_per_dim(metrics: dict[str, float], prefix: str, sample_shape: tuple[int, ...]
@@ -65,9 +54,13 @@ class Trainer:
                  callbacks: Sequence[Callback] = (), state_path: Path | None = None) -> None:
         from vae_core.training.schedules import LinearKLSchedule
 
-        self.model = model
-        self.data = data
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.data = splits_on(data, self.device)  # moved once; batches are indexed there
         self.config = config
+        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "16-mixed")
+        self.sum_dtype = accumulator_dtype(self.device)
         self.checkpoint_epochs = set(config.checkpoint_epochs())
         self.callbacks = list(callbacks)
         if config.kl_schedule == "linear":  # last: per-step loggers record the scale a step used
@@ -87,42 +80,41 @@ class Trainer:
         """Batch-size-weighted means of every loss term, with a fixed noise seed."""
         was_training = self.model.training
         self.model.eval()
-        sums: dict[str, float] = {}
-        with torch.random.fork_rng():
+        sums = TermSums(self.sum_dtype)
+        with torch.random.fork_rng(device_type="mps" if self.device.type == "mps" else "cuda"):
             torch.manual_seed(self.config.seed + 1)
             for batch in x.split(self.config.batch_size):
-                output = self.model(batch)
-                for name, value in output.terms().items():
-                    sums[name] = sums.get(name, 0.0) + float(value) * batch.shape[0]
+                with autocast(self.device, self.config.precision):
+                    output = self.model(batch)
+                sums.add(output, batch.shape[0])
         self.model.train(was_training)
-        metrics = {f"{prefix}/{name}": total / x.shape[0] for name, total in sums.items()}
+        metrics = sums.means(prefix)
         return {**metrics, **bits_per_dim(metrics, prefix, self.data.sample_shape)}
 
     # -- one epoch --------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the shuffled training set; loss terms are summed on the device and read
+        once, at the end (no host sync per step)."""
         self.model.train()
-        sums: dict[str, float] = {}
-        n = 0
-        logs: dict[str, float] = {}
+        sums = TermSums(self.sum_dtype)
+        output = None
         for batch in IndexBatcher(self.data.train, self.config.batch_size, True, self.generator):
-            output = self.model(batch)
-            terms = output.terms()
-            _check_finite(terms, epoch)
+            with autocast(self.device, self.config.precision):
+                output = self.forward(batch)
             self.optimizer.zero_grad(set_to_none=True)
-            output.loss.backward()
-            self.optimizer.step()
+            self.scaler.scale(output.loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
             if hasattr(self.model, "after_step"):
                 self.model.after_step()
             self.global_step += 1
             for callback in self.callbacks:
                 callback.on_step_end(self, self.global_step, batch, output)
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach()) * batch.shape[0]
-            n += batch.shape[0]
-            logs = output.logs
-        metrics = {f"train/{name}": total / n for name, total in sums.items()}
+            sums.add(output, batch.shape[0], watch=True)
+        sums.check_finite(epoch)
+        metrics = sums.means("train")
         metrics.update(bits_per_dim(metrics, "train", self.data.sample_shape))
-        metrics.update({f"model/{k}": v for k, v in logs.items()})
+        metrics.update({f"model/{k}": v for k, v in (output.logs if output else {}).items()})
         return metrics
 
     # -- state ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 from torch import nn
 
 from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance, layer_geometry
@@ -37,6 +37,7 @@ from vae_core.tracking.history import metric_history
 from vae_core.tracking.records import log_at_step
 from vae_core.tracking.runs import logged_config
 from vae_core.tracking.store import project_root
+from vae_core.training.device import resolve_device
 
 FD_METRIC = f"sample_quality.{SCORE}"
 KL_METRIC = "val/kl"
@@ -54,6 +55,13 @@ class GeometryConfig(StrictModel):
     dataset_options: Options = Field(default_factory=dict)
     seed: int = Field(0, ge=0)
     batch: PositiveInt = 256
+    device: str = "auto"  # where checkpoints load and points run: auto, cpu, cuda, cuda:N, mps
+
+    @field_validator("device")
+    @classmethod
+    def _device_here(cls, value: str) -> str:
+        resolve_device(value)  # refused before any run when the machine lacks it
+        return value
 
 
 @dataclass
@@ -93,9 +101,11 @@ def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[
 
 def _checkpoint(config: GeometryConfig, uri: str, points: Any, folder: Path
                 ) -> tuple[nn.Module, LayerStore, dict[str, str]]:
-    model = load_model(uri)
+    device = resolve_device(config.device)
+    model = load_model(uri, device=str(device))
     spec = layer_spec(model, config.layers or None)
-    return model, capture(model, points, spec, folder, latent=config.latent, seed=config.seed), spec
+    store = capture(model, points.to(device), spec, folder, latent=config.latent, seed=config.seed)
+    return model, store, spec
 
 
 def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
