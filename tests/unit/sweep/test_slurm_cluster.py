@@ -22,7 +22,7 @@ from vae_core.sweep.slurm_control import cancel_study, status_text
 from vae_core.sweep.slurm_jobs import active_jobs, job_states
 from vae_core.sweep.slurm_launch import launch_on_slurm
 from vae_core.sweep.spec import load_study_spec
-from vae_core.tracking.queries import metric_history
+from vae_core.tracking.history import metric_history
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
