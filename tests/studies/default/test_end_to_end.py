@@ -118,7 +118,7 @@ def test_dvc_experiments_compare_metrics(tmp_path):
     repo = copy_of_repo(tmp_path / "repo")
     env = subprocess_env()
     _run(["dvc", "exp", "run", "-n", "short", "-S", "train.epochs=2"], cwd=repo, env=env)
-    _run(["dvc", "exp", "run", "-n", "longer", "-S", "train.epochs=3", "-S", "train.save_interval=[0,3]"],
+    _run(["dvc", "exp", "run", "-n", "longer", "-S", "train.epochs=3", "-S", "train.save_interval.every=1"],
          cwd=repo, env=env)
     shown = json.loads(_run(["dvc", "exp", "show", "--json"], cwd=repo, env=env).stdout)
     metrics = _experiment_metrics(shown)

@@ -51,8 +51,6 @@ def test_captured_values_are_the_network_s(tmp_path: Path) -> None:
 
 def test_user_named_modules_and_errors(tmp_path: Path) -> None:
     model = build_model(model_config(dict(family="vae", arch="mlp", latent_size=3, n_layers=2)), (64,))
-    with pytest.raises(ConfigError, match="^layers: this network is not S0"):
-        layer_spec(model)
     with pytest.raises(ConfigError, match="^layers: no module 'encoder.nope'"):
         layer_spec(model, ["input", "encoder.nope"])
     spec = layer_spec(model, ["input", "encoder.body", "latent", "output"])

@@ -117,11 +117,11 @@ def test_a_grid_of_four_runs_each_point_once_on_two_array_tasks(postgres, mlflow
 def test_a_task_cancelled_mid_trial_leaves_its_trial_to_the_other_task(postgres, mlflow_server,
                                                                        slurm_cluster, tmp_path,
                                                                        monkeypatch):
-    epochs = 30  # trials of several seconds, so the cancel lands inside one
+    epochs = 60  # trials of many seconds (batch 8), so the cancel lands inside one
     storage = postgres.create_database("slurm_kill")
     path = slurm_study(tmp_path, "slurm_kill",
                        space={"beta": {"grid": [1.0, 2.0]}, "latent_size": {"grid": [2]}},
-                       base={**TINY_BASE, "epochs": epochs, "batch_size": 32, "save_interval": [epochs]})
+                       base={**TINY_BASE, "epochs": epochs, "batch_size": 8, "save_interval": [epochs]})
     summary = launch_no_wait(path, storage, mlflow_server, monkeypatch)
     running = wait_until(lambda: both_running(storage, "slurm_kill"), 240,
                          "both tasks to be two epochs into their trials")

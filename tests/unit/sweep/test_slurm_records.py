@@ -49,9 +49,11 @@ def test_a_cancelled_trial_fails_and_is_retried_exactly_as_a_stale_one(workdir):
     storage = open_storage(f"sqlite:///{workdir / 'optuna.db'}", heartbeat_s=1)
     study = optuna.create_study(study_name="cancel", storage=storage)
     stale, cancelled = started_trial(study, 1.0), started_trial(study, 2.0)
-    time.sleep(3.5)  # past the grace period (3 heartbeats)
-    storage.record_heartbeat(cancelled._trial_id)  # alive, as the trial of a task being cancelled is
-    optuna.storages.fail_stale_trials(study)  # Optuna's own path, for `stale`
+    deadline = time.monotonic() + 30  # past the grace period, however slow the machine
+    while storage.get_trial(stale._trial_id).state == TrialState.RUNNING and time.monotonic() < deadline:
+        time.sleep(1)
+        storage.record_heartbeat(cancelled._trial_id)  # alive, as the trial of a task being cancelled is
+        optuna.storages.fail_stale_trials(study)  # Optuna's own path, for `stale`
     assert storage.get_trial(cancelled._trial_id).state == TrialState.RUNNING
     fail_and_requeue(study, cancelled)
     trials = study.get_trials(deepcopy=False)

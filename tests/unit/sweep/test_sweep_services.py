@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from tests.conftest import run_cli
 from tests.sweep_helpers import write_study
+from vae_core.tracking.checkpoints import load_model
 
 pytestmark = pytest.mark.services
 
@@ -44,7 +45,7 @@ def test_four_workers_run_every_grid_point_once_with_its_child_run(postgres, mlf
                                   f"tags.`mlflow.parentRunId` = '{summary['parent_run_id']}'")
     assert len(children) == 8
     # The champion's weights come back through the server's artifact proxy.
-    champion = mlflow.pytorch.load_model("models:/grid8@champion")
+    champion = load_model("models:/grid8@champion")
     best = min(complete, key=lambda t: t.value)
     assert client.get_model_version_by_alias("grid8", "champion").run_id == best.user_attrs["mlflow_run_id"]
     assert champion.config.latent_size == best.params["latent_size"]
