@@ -22,8 +22,7 @@ from vae_core.config import (
     require_int,
     typed,
 )
-from vae_core.experiment import DataConfig, ExperimentConfig, all_flat_keys
-from vae_core.models import FAMILIES
+from vae_core.experiment import ExperimentConfig, all_flat_keys
 from vae_core.sweep.launch_settings import (
     DEFAULT_STATE_DIR,
     SlurmSettings,
@@ -31,7 +30,7 @@ from vae_core.sweep.launch_settings import (
     parse_slurm,
     parse_state_dir,
 )
-from vae_core.training import TrainerConfig
+from vae_core.sweep.space import Dimension, field_kinds, parse_dimension
 
 # What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the
 # family's own per-step logs.
@@ -45,24 +44,11 @@ MODEL_METRIC_PREFIX = "model/"
 SAMPLERS = ("grid", "random", "tpe", "nsga2")
 PRUNERS = ("none", "median", "hyperband")
 DIRECTIONS = ("minimize", "maximize")
-DIMENSION_KINDS = ("grid", "float", "int", "choices")
 # A trial trains one latent size; `latent_sizes` (a list) is what plain training loops over.
 SEARCHABLE = tuple(k for k in all_flat_keys() if k != "latent_sizes") + ("latent_size",)
 STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
               "storage", "heartbeat_s", "register_alias", "launcher", "slurm", "state_dir",
               "allow_weighted_objective")
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One searched parameter: a grid/choice list, or a float/int range (optionally log)."""
-
-    name: str
-    kind: str
-    values: tuple[Any, ...] = ()
-    low: float = 0.0
-    high: float = 0.0
-    log: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,62 +104,6 @@ class StudySpec:
         return typed(ExperimentConfig, values, "trial")
 
 
-def _field_kinds() -> dict[str, Any]:
-    """The type of every searchable key, read off the typed configs (a dict of annotations)."""
-    kinds: dict[str, Any] = {"latent_size": int}
-    owners = [DataConfig, TrainerConfig, *(family.config for family in FAMILIES.values())]
-    for owner in owners:
-        for name, info in owner.model_fields.items():
-            kinds.setdefault(name, info.annotation)
-    kinds.update(study=str, model=str)
-    return kinds
-
-
-def _check_value(key: str, value: Any, kind: type) -> Any:
-    if kind is int:
-        return require_int(key, value)
-    if kind is float:
-        if isinstance(value, str):
-            raise ConfigError(f"{key}: expected a number, got the string {value!r} (YAML reads 1e-3 as "
-                              f"text; write 1.0e-3)")
-        return require_float(key, value)
-    if kind is str and not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
-    if kind not in (int, float, str):
-        raise ConfigError(f"{key}: a parameter of type {kind} cannot be searched; allowed parameters "
-                          f"have int, float or str values")
-    return value
-
-
-def _dimension(name: str, entry: Any, kind: type) -> Dimension:
-    key = f"space.{name}"
-    if not isinstance(entry, dict) or len(entry) not in (1, 2):
-        raise ConfigError(f"{key}: expected one of {{grid: [...]}}, {{choices: [...]}}, "
-                          f"{{float: [low, high], log: bool}}, {{int: [low, high]}}; got {entry!r}")
-    shape = next(iter(entry))
-    require_choice(f"{key} kind", shape, DIMENSION_KINDS)
-    reject_unknown_keys(key, entry, [shape, "log"])
-    spec = entry[shape]
-    if shape in ("grid", "choices"):
-        if not isinstance(spec, list) or not spec:
-            raise ConfigError(f"{key}.{shape}: expected a non-empty list of values, got {spec!r}")
-        values = tuple(_check_value(f"{key}.{shape}[{i}]", v, kind) for i, v in enumerate(spec))
-        if len(set(values)) != len(values):
-            raise ConfigError(f"{key}.{shape}: repeated values in {list(values)}")
-        return Dimension(name, shape, values)
-    if shape == "int" and kind is not int or shape == "float" and kind not in (float, int):
-        raise ConfigError(f"{key}: a {shape} range does not fit a parameter of type {kind.__name__}")
-    if not isinstance(spec, list) or len(spec) != 2:
-        raise ConfigError(f"{key}.{shape}: expected [low, high], got {spec!r}")
-    low, high = (_check_value(f"{key}.{shape}", v, int if shape == "int" else float) for v in spec)
-    if not low < high:
-        raise ConfigError(f"{key}.{shape}: low {low} must be below high {high}")
-    log = entry.get("log", False)
-    if not isinstance(log, bool) or (log and low <= 0):
-        raise ConfigError(f"{key}.log: must be true/false, and a log range needs low > 0")
-    return Dimension(name, shape, (), low, high, log)
-
-
 def _objectives(entries: Any) -> list[Objective]:
     if isinstance(entries, str | dict):
         entries = [entries]
@@ -213,13 +143,13 @@ def parse_study(document: dict[str, Any], name: str) -> StudySpec:
         raise ConfigError(f"study: expected a name of letters, digits, '_' or '-', got {study!r}")
     base = dict(document.get("base") or {})
     reject_unknown_keys("base", base, SEARCHABLE)
-    kinds = _field_kinds()
+    kinds = field_kinds()
     space_doc = document.get("space") or {}
     if not isinstance(space_doc, dict) or not space_doc:
         raise ConfigError(f"space: the search space is empty; give at least one of "
                           f"{', '.join(SEARCHABLE)}")
     reject_unknown_keys("space", space_doc, SEARCHABLE)
-    space = [_dimension(key, entry, kinds[key]) for key, entry in space_doc.items()]
+    space = [parse_dimension(key, entry, kinds[key]) for key, entry in space_doc.items()]
     sampler_doc = dict(document.get("sampler") or {"name": "grid"})
     reject_unknown_keys("sampler", sampler_doc, ["name", "seed"])
     pruner_doc = dict(document.get("pruner") or {"name": "none"})
