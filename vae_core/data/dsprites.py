@@ -139,7 +139,7 @@ def load_dsprites(seed: int, val_fraction: float, n: int = 10000, **sizes: Any) 
     parts = three_way_split(images, torch.arange(n), 0.2, val_fraction, seed)
     split = {name: parts[f"{name}_y"] for name in ("train", "val", "test")}
     return DatasetSplits(
-        name="dsprites", options={"n": n, **dict(zip(DEFAULT_SIZES, dataset.factor_sizes))},
+        name="sprites", options={"n": n, **dict(zip(DEFAULT_SIZES, dataset.factor_sizes))},
         train=parts["train"], val=parts["val"], test=parts["test"],
         **{f"{name}_labels": factors[rows, 0].long() for name, rows in split.items()},
         **{f"{name}_factors": factors[rows] for name, rows in split.items()},

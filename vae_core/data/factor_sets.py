@@ -10,6 +10,8 @@ from typing import Any
 
 from vae_core.config import ConfigError
 from vae_core.data.downloaded import require_files
+from vae_core.data.dsprites import DEFAULT_SIZES as SPRITE_GRID
+from vae_core.data.dsprites import ProceduralSprites
 from vae_core.data.dsprites_npz import FILE, read_dsprites
 from vae_core.data.factors import FactorDataset
 from vae_core.data.registry import DEFAULT_DATA_DIR, validate_dataset_options
@@ -24,9 +26,14 @@ def _dsprites(options: dict[str, Any], data_dir: Path) -> FactorDataset:
     return read_dsprites(require_files(data_dir, "dsprites") / FILE)
 
 
+def _sprites(options: dict[str, Any], data_dir: Path) -> FactorDataset:
+    return ProceduralSprites(**{k: options[k] for k in SPRITE_GRID})
+
+
 FACTOR_SETS: dict[str, Callable[[dict[str, Any], Path], FactorDataset]] = {
     "shapes3d": _shapes3d,
     "dsprites": _dsprites,
+    "sprites": _sprites,
 }
 
 

@@ -14,6 +14,8 @@ import torch
 
 from vae_core.config import ConfigError, reject_unknown_keys, require_choice, require_float
 from vae_core.data.downloaded import SOURCES, load_downloaded, load_susy
+from vae_core.data.dsprites import DEFAULT_SIZES as SPRITE_GRID
+from vae_core.data.dsprites import load_dsprites
 from vae_core.data.dsprites_npz import load_dsprites_npz
 from vae_core.data.embedded import load_digits, load_pca
 from vae_core.data.frey_face import load_frey_face
@@ -48,6 +50,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "shapes3d": DatasetSpec("shapes3d", "embedded", load_shapes3d,
                             {"n": 10000, "image_size": 64, **GRID_OPTIONS}),
     "dsprites": DatasetSpec("dsprites", "downloaded", load_dsprites_npz, {"n": 10000}),
+    # dSprites-like, rendered here (vae_core/data/dsprites.py): `dsprites` is DeepMind's file
+    "sprites": DatasetSpec("sprites", "embedded", load_dsprites, {"n": 10000, **SPRITE_GRID}),
 }
 
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from vae_core.config import ConfigError
 from vae_core.models.blocks import Conv32Decoder, Conv32Encoder, MLPDecoder, MLPEncoder
+from vae_core.models.conv64 import Conv64Decoder, Conv64Encoder
 
 if TYPE_CHECKING:
     from vae_core.models.config import ModelConfig
@@ -36,7 +37,18 @@ def conv32(config: ModelConfig, shape: tuple[int, ...], stochastic: bool) -> Pai
             Conv32Decoder(config.latent_size, shape[0]))
 
 
+def conv64(config: ModelConfig, shape: tuple[int, ...], stochastic: bool) -> Pair:
+    """S1's ensemble network (methods.md S1), for 64 x 64 images such as the sprites."""
+    if len(shape) != 3 or shape[1:] != (64, 64):
+        raise ConfigError(
+            f"arch: 'conv64' needs images of shape (C, 64, 64), the data has shape {shape}; "
+            f"use 64 x 64 images (dataset 'sprites', or dataset_options resize=64) or arch 'mlp'")
+    return (Conv64Encoder(shape[0], config.latent_size, stochastic),
+            Conv64Decoder(config.latent_size, shape[0]))
+
+
 ARCHITECTURES: dict[str, Callable[[ModelConfig, tuple[int, ...], bool], Pair]] = {
     "mlp": mlp,
     "conv32": conv32,
+    "conv64": conv64,
 }

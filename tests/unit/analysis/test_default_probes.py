@@ -10,7 +10,7 @@ from vae_core.analysis.representations import INPUT, LATENT, OUTPUT, layer_spec
 from vae_core.models import build_model, model_config
 from vae_core.models.architectures import ARCHITECTURES
 
-SHAPES = {"mlp": (1, 8, 8), "conv32": (1, 32, 32)}
+SHAPES = {"mlp": (1, 8, 8), "conv32": (1, 32, 32), "conv64": (1, 64, 64)}
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

@@ -98,7 +98,7 @@ def test_every_registered_family_builds_and_takes_one_step(family):
 @pytest.mark.parametrize("likelihood", sorted(LIKELIHOODS))
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_every_architecture_and_likelihood_builds_and_runs(family, likelihood, arch):
-    shape = (3, 32, 32) if arch == "conv32" else (1, 8, 8)
+    shape = {"conv32": (3, 32, 32), "conv64": (1, 64, 64)}.get(arch, (1, 8, 8))
     model = build_model(model_config(dict(family=family, arch=arch, latent_size=4,
                                   likelihood=likelihood)), shape)
     x = torch.rand(5, *shape)
@@ -129,6 +129,7 @@ def test_conv32_decoder_and_encoder_shapes():
 @pytest.mark.parametrize(("values", "shape", "key"), [
     (dict(arch="conv32"), (1, 28, 28), "arch"),
     (dict(arch="conv33"), (1, 28, 28), "arch"),
+    (dict(arch="conv64"), (1, 32, 32), "arch"),
     (dict(latent_size=0), (1, 8, 8), "latent_size"),
     (dict(latent_size=64), (1, 8, 8), "latent_size"),
     (dict(family="gan"), (1, 8, 8), "model"),
