@@ -11,16 +11,19 @@ from vae_core.config import ConfigError, read_section, typed
 
 KEYS = ("model", "epochs", "n_points", "latent", "layers", "k", "dataset", "dataset_options", "seed",
         "num_train", "num_test", "batch_size", "num_variance_estimate", "num_bins", "udr_points",
-        "kl_threshold", "n_jobs", "param")
+        "kl_threshold", "n_jobs", "param", "npz", "fingerprint", "metric", "min_bits", "min_samples",
+        "xi", "mc_samples")
 
 
 def kinds() -> dict[str, tuple[type, object]]:
     """Analysis kind -> (settings type, function(settings, out_dir))."""
     from vae_core.studies.disentanglement.analyze import DisentanglementConfig, run_disentanglement
     from vae_core.studies.id_ii.analyze import GeometryConfig, run_geometry
+    from vae_core.studies.info_channels.analyze import ChannelsConfig, run_channels
 
     return {"geometry": (GeometryConfig, run_geometry),
-            "disentanglement": (DisentanglementConfig, run_disentanglement)}
+            "disentanglement": (DisentanglementConfig, run_disentanglement),
+            "channels": (ChannelsConfig, run_channels)}
 
 
 def register(parser: argparse.ArgumentParser) -> None:

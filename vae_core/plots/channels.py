@@ -100,3 +100,26 @@ def fusion_figure(result: dict[str, np.ndarray], shown: int = 3) -> Figure:
         ax.set_xticks([])
         ax.set_yticks([])
     return finished(fig)
+
+
+def traversal_figure(rows: Sequence[np.ndarray], labels: Sequence[str], values: Sequence[np.ndarray]
+                     ) -> Figure:
+    """Latent traversals, one row per cluster: the decoded images (S, C, H, W) as one channel
+    of one model sweeps `values` (S,) with the others held, labelled by that channel."""
+    steps = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), steps, figsize=(1.1 * steps + 1.5, 1.2 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (images, label, sweep) in enumerate(zip(rows, labels, values)):
+        for s, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if s >= len(images):
+                ax.axis("off")
+                continue
+            image = np.moveaxis(images[s], 0, -1)
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image.clip(0, 1), cmap="gray",
+                      vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(f"{sweep[s]:+.2f}", fontsize=6, pad=1)
+        axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle("traversals of one channel per cluster (value of mu)", fontsize=9)
+    return finished(fig)

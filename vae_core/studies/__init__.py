@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from vae_core.config import ConfigError, typed
-from vae_core.studies import ae_vs_vae, default, disentanglement, elbo_entropies, id_ii
+from vae_core.studies import (
+    ae_vs_vae,
+    default,
+    disentanglement,
+    elbo_entropies,
+    id_ii,
+    info_channels,
+)
 from vae_core.studies.base import Stage, StageContext, read_params
 
 STUDIES: dict[str, dict[str, Stage]] = {
@@ -16,6 +23,7 @@ STUDIES: dict[str, dict[str, Stage]] = {
     "elbo_entropies": elbo_entropies.STAGES,
     "ae_vs_vae": ae_vs_vae.STAGES,
     "disentanglement": disentanglement.STAGES,
+    "info_channels": info_channels.STAGES,
 }
 
 

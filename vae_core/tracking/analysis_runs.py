@@ -66,3 +66,10 @@ def log_tables(run_id: str, tables: dict[str, Any], folder: str) -> None:
 def log_figures(run_id: str, figures: dict[str, Figure], folder: str) -> None:
     for name, figure in figures.items():
         log_figure(run_id, figure, f"{folder}/{name}.png")
+
+
+def log_files(run_id: str, paths: list[str], folder: str) -> None:
+    """Files already written (matrices as .npz, JSON) as artifacts of the analysis run."""
+    client = MlflowClient()
+    for path in paths:
+        client.log_artifact(run_id, path, folder)

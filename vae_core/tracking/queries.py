@@ -41,3 +41,20 @@ def registered_versions(name: str) -> pd.DataFrame:
             for v in client.search_model_versions(f"name = '{name}'")]
     table = pd.DataFrame(rows)
     return table.sort_values("version").reset_index(drop=True) if rows else table
+
+
+def sweep_trials(study: str) -> pd.DataFrame:
+    """The completed, finished trial runs under a sweep study's newest parent run (rows of
+    `study_runs`); empty when no sweep of that name was run in this store."""
+    from vae_core.tracking.runs import KIND_TAG, find_runs
+    from vae_core.tracking.runs import STUDY_TAG as RUN_STUDY_TAG
+
+    experiment = mlflow.get_experiment_by_name(study)
+    parents = (find_runs(experiment.experiment_id, {KIND_TAG: "sweep_parent", RUN_STUDY_TAG: study},
+                         max_results=1) if experiment else [])
+    table = study_runs(study) if parents else pd.DataFrame()
+    if table.empty:
+        return table
+    keep = ((table.parent_run_id == parents[0].info.run_id) & (table.trial_state == "COMPLETE")
+            & (table.status == "FINISHED"))
+    return table[keep].reset_index(drop=True)
