@@ -40,7 +40,7 @@ def channel_metrics(context: StageContext) -> dict[str, Any]:
 def report(config: ReportConfig, context: StageContext) -> dict[str, Any]:
     fusion = circle_fusion(config.n_learners, config.n_points, config.ensemble_sizes, config.similarity,
                            config.steps, config.seed)
-    folder = context.out_dir / "report"
+    folder = context.out_dir / "report" / "fusion"
     folder.mkdir(parents=True, exist_ok=True)
     fusion_figure(fusion).savefig(folder / "fusion.png", dpi=110)
     table = {key.removeprefix("fusion."): fusion[key].tolist() for key in
@@ -51,5 +51,5 @@ def report(config: ReportConfig, context: StageContext) -> dict[str, Any]:
                "fusion": {f"k{k}": {"continuity": c, "uniformity": u} for k, c, u in
                           zip(table["k"], table["continuity"], table["uniformity"])},
                "fusion_learner_continuity": float(fusion["fusion.learner_continuity"].mean())}
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    (folder.parent / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return metrics
