@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,7 +52,8 @@ def brute_force_bits(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     for c in range(mu.shape[1]):
         m, v = mu[:, c], np.exp(logvar[:, c])
         total = v[:, None] + v[None]
-        d = (m[:, None] - m[None]) ** 2 / (4 * total) + 0.5 * np.log(total / (2 * np.sqrt(v[:, None] * v[None])))
+        d = ((m[:, None] - m[None]) ** 2 / (4 * total)
+             + 0.5 * np.log(total / (2 * np.sqrt(v[:, None] * v[None]))))
         bits.append(-np.mean(np.log2(np.exp(-d).mean(1))))
     return np.array(bits)
 
@@ -63,7 +63,8 @@ def test_the_sweep_trains_each_grid_point_as_a_child_run(study: dict) -> None:
     trials = sweep_trials(STUDY)
     assert len(trials) == 2 and set(trials.parent_run_id) == {study["train"]["parent_run_id"]}
     assert sorted(float(b) for b in trials["param.beta"]) == [1.0, 4.0]
-    assert json.loads((study["out"] / "sweep.json").read_text())["parent_run_id"] == study["train"]["parent_run_id"]
+    written = json.loads((study["out"] / "sweep.json").read_text())
+    assert written["parent_run_id"] == study["train"]["parent_run_id"]
 
 
 def test_fingerprint_is_a_fixed_sample_of_distinct_grid_points(study: dict) -> None:
