@@ -166,8 +166,8 @@ def test_analyze_cli_with_a_registered_alias(workdir: Path, trained: dict[int, s
 
 
 def test_bad_settings_stop_before_any_run(workdir: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["analyze", "--kind", "channels", "--model", "x"]) == 2
-    assert "kind: unknown value 'channels'; allowed values: geometry" in capsys.readouterr().err
+    assert main(["analyze", "--kind", "nope", "--model", "x"]) == 2
+    assert "kind: unknown value 'nope'; allowed values: geometry" in capsys.readouterr().err
     assert main(["analyze", "--model", "x", "--latent", "median"]) == 2
     assert "latent: unknown value 'median'" in capsys.readouterr().err
     for bad in ("nonsense123", "models:/nope@x", "models:/nope/3", "m-0000"):
