@@ -133,4 +133,6 @@ def test_bad_key_and_both_inputs_are_refused_before_any_run(encoder_outputs, tmp
     assert capsys.readouterr().err.startswith("error: models/npz: give either trained models")
     assert main(["analyze", "--kind", "channels", "--npz", str(encoder_outputs[0]), "--xi", "1.5"]) == 2
     assert "xi" in capsys.readouterr().err
+    assert main(["analyze", "--kind", "channels", "--model", "no_such_study"]) == 2
+    assert capsys.readouterr().err.startswith("error: models: 'no_such_study' is not a run id")
     assert len(mlflow.search_runs(search_all_experiments=True)) == before
