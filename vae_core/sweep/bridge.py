@@ -3,7 +3,9 @@
 Written here instead of Optuna's deprecated MLflowCallback: the child run is the trainer's
 own run (params, per-epoch metrics, checkpoints), tagged with the trial's number and state.
 A trial that retries a killed one (same parameters) resumes that trial's run from its last
-saved epoch, because the run key names the original trial.
+saved epoch, because the run key names the original trial. With disentanglement scoring, a
+finished trial's network is scored and the scores logged to its run before Optuna reads the
+objective values from that run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from optuna.trial import TrialState
 
 from vae_core.data import DatasetSplits
 from vae_core.experiment import train_one
+from vae_core.sweep.disentanglement import is_scored, score_trial
 from vae_core.sweep.search import suggest
 from vae_core.sweep.spec import StudySpec
 from vae_core.tracking import sweep_runs
@@ -102,16 +105,19 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
         tags = {STUDY_TAG: spec.study, TRIAL_TAG: str(trial.number), STATE_TAG: "RUNNING"}
         if origin != trial.number:
             tags[RETRY_TAG] = str(origin)
-        callbacks = (TrialCallback(trial, spec.prune_metric, report=len(spec.objectives) == 1),)
-        run_id, status = None, "failed"
+        report = len(spec.objectives) == 1 and not is_scored(metrics[0])  # per-epoch values only
+        callbacks = (TrialCallback(trial, spec.prune_metric, report=report),)
+        run_id, status, state = None, "failed", "FAIL"
         try:
             run_id, status = train_one(config, data, config.latent_sizes[0], parent_run_id, experiment_id,
                                        extra_callbacks=callbacks, extra_tags=tags,
                                        key_extra={"optuna_study": spec.study, "optuna_trial": origin})
+            if status == "finished" and spec.disentanglement is not None:
+                score_trial(spec.disentanglement, config, run_id)
+            state = {"finished": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
         finally:
             run_id = run_id or trial.user_attrs.get(RUN_ATTR)
             if run_id:
-                state = {"finished": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
                 sweep_runs.set_tags(run_id, {STATE_TAG: state, TRIAL_TAG: str(trial.number)})
         trial.set_user_attr(RUN_ATTR, run_id)
         if status == "stopped":
