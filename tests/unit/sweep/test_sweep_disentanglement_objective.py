@@ -13,7 +13,7 @@ from tests.conftest import run_cli
 from tests.sweep_helpers import study_document, write_study
 from vae_core.analysis.disentanglement.scoring import PER_MODEL_METRICS, ScoringConfig
 from vae_core.config import ConfigError
-from vae_core.sweep.spec import parse_study
+from vae_core.sweep.spec import load_study_spec, parse_study
 
 SHAPES = {"dataset": "shapes3d", "epochs": 1, "batch_size": 64, "arch": "mlp", "save_interval": [1],
           "dataset_options": {"n": 200, "image_size": 16, "floor_hues": 2, "wall_hues": 2,
@@ -47,6 +47,15 @@ def test_a_disentanglement_objective_takes_the_analysis_defaults_or_the_files_se
     # a section without a scored objective: every trial is scored (logged, not optimised)
     logged = parse_study(study_document("d", base=dict(SHAPES), disentanglement={}), "d")
     assert logged.disentanglement == ScoringConfig()
+
+
+def test_the_shipped_example_optimises_mig_with_small_counts() -> None:
+    spec = load_study_spec("disentanglement", Path(__file__).resolve().parents[3])
+    assert spec.study == "disentanglement_sweep" and spec.sampler == "grid" and spec.grid_size == 6
+    assert [(o.metric, o.direction) for o in spec.objectives] == [
+        ("disentanglement.mig", "maximize"), ("val/neg_elbo", "minimize")]
+    assert spec.disentanglement == ScoringConfig(num_train=1000, num_test=500, num_variance_estimate=1000)
+    assert spec.trial_config({}).data.dataset == "shapes3d"
 
 
 @pytest.mark.parametrize("name", PER_MODEL_METRICS)
