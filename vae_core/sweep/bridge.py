@@ -4,8 +4,8 @@ Written here instead of Optuna's deprecated MLflowCallback: the child run is the
 own run (params, per-epoch metrics, checkpoints), tagged with the trial's number and state.
 A trial that retries a killed one (same parameters) resumes that trial's run from its last
 saved epoch, because the run key names the original trial. With disentanglement scoring, a
-finished trial's network is scored and the scores logged to its run before Optuna reads the
-objective values from that run.
+finished trial's network is scored and the scores logged to its run before the run closes and
+Optuna reads the objective values from it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from vae_core.data import DatasetSplits
 from vae_core.experiment import train_one
-from vae_core.sweep.disentanglement import is_scored, score_trial
+from vae_core.sweep.disentanglement import ScoreAfterTraining, is_scored
 from vae_core.sweep.search import suggest
 from vae_core.sweep.spec import StudySpec
 from vae_core.tracking import sweep_runs
@@ -106,18 +106,18 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
         if origin != trial.number:
             tags[RETRY_TAG] = str(origin)
         report = len(spec.objectives) == 1 and not is_scored(metrics[0])  # per-epoch values only
-        callbacks = (TrialCallback(trial, spec.prune_metric, report=report),)
-        run_id, status, state = None, "failed", "FAIL"
+        callbacks: tuple[Callback, ...] = (TrialCallback(trial, spec.prune_metric, report=report),)
+        if spec.disentanglement is not None:
+            callbacks += (ScoreAfterTraining(spec.disentanglement, config),)
+        run_id, status = None, "failed"
         try:
             run_id, status = train_one(config, data, config.latent_sizes[0], parent_run_id, experiment_id,
                                        extra_callbacks=callbacks, extra_tags=tags,
                                        key_extra={"optuna_study": spec.study, "optuna_trial": origin})
-            if status == "finished" and spec.disentanglement is not None:
-                score_trial(spec.disentanglement, config, run_id)
-            state = {"finished": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
         finally:
             run_id = run_id or trial.user_attrs.get(RUN_ATTR)
             if run_id:
+                state = {"finished": "COMPLETE", "stopped": "PRUNED"}.get(status, "FAIL")
                 sweep_runs.set_tags(run_id, {STATE_TAG: state, TRIAL_TAG: str(trial.number)})
         trial.set_user_attr(RUN_ATTR, run_id)
         if status == "stopped":

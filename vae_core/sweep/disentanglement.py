@@ -2,8 +2,8 @@
 
 A study file naming a `disentanglement.*` objective (or holding a `disentanglement:` section)
 scores each finished trial's last checkpoint with the same function and settings type as
-`analyze --kind disentanglement`, logs the scores to the trial's run under the analysis's names
-(at the checkpoint's epoch) and hands Optuna the objective's value from that run.
+`analyze --kind disentanglement` and logs the scores to the trial's run under the analysis's
+names (at the checkpoint's epoch); the bridge then reads the objective's value from that run.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from vae_core.analysis.disentanglement.scoring import (
 from vae_core.config import ConfigError, typed
 from vae_core.data.factor_sets import FACTOR_SETS, factor_dataset, has_factors
 from vae_core.experiment import ExperimentConfig
+from vae_core.tracking import sweep_runs
 from vae_core.tracking.checkpoints import load_model, run_checkpoints
 from vae_core.tracking.records import log_at_step
+from vae_core.training import Callback
 
 PREFIX = "disentanglement."
 
@@ -79,3 +81,20 @@ def score_trial(settings: ScoringConfig, config: ExperimentConfig, run_id: str) 
     scores = score_network(settings, load_model(checkpoints[epoch]), dataset)
     log_at_step(run_id, scores, epoch)
     return scores
+
+
+class ScoreAfterTraining(Callback):
+    """Scores a finished trial while its run is still open: a worker killed mid-scoring leaves an
+    unfinished run, which the retried trial resumes at its last epoch and scores, untrained anew."""
+
+    def __init__(self, settings: ScoringConfig, config: ExperimentConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.run_id: str | None = None
+
+    def on_train_start(self, trainer) -> None:
+        self.run_id = sweep_runs.active_run_id()
+
+    def on_train_end(self, trainer, status: str) -> None:
+        if status == "finished" and self.run_id is not None:  # the last checkpoint is logged by now
+            score_trial(self.settings, self.config, self.run_id)

@@ -54,7 +54,8 @@ def test_the_shipped_example_optimises_mig_with_small_counts() -> None:
     assert spec.study == "disentanglement_sweep" and spec.sampler == "grid" and spec.grid_size == 6
     assert [(o.metric, o.direction) for o in spec.objectives] == [
         ("disentanglement.mig", "maximize"), ("val/neg_elbo", "minimize")]
-    assert spec.disentanglement == ScoringConfig(num_train=1000, num_test=500, num_variance_estimate=1000)
+    assert spec.disentanglement == ScoringConfig(num_train=500, num_test=250, batch_size=16,
+                                                 num_variance_estimate=500)
     assert spec.trial_config({}).data.dataset == "shapes3d"
 
 
