@@ -17,6 +17,7 @@ from tests.sweep_helpers import write_study
 from vae_core.analysis.disentanglement import mig, sample_codes
 from vae_core.analysis.disentanglement.scoring import PER_MODEL_METRICS
 from vae_core.data.factor_sets import factor_dataset
+from vae_core.sweep.report import write_report
 from vae_core.sweep.runner import run_sweep, storage_url
 from vae_core.sweep.spec import load_study_spec
 from vae_core.tracking.checkpoints import load_model, run_checkpoints
@@ -40,7 +41,7 @@ def sweep(folder, name: str, objectives: list[dict]):
                            objectives=objectives, disentanglement=dict(SCORING))
         spec = load_study_spec(str(path), folder)
         result = run_sweep(spec, path, n_workers=1)
-        return spec, result, optuna.load_study(study_name=name, storage=storage_url(spec))
+        return spec, result, optuna.load_study(study_name=name, storage=storage_url(spec)), folder
     finally:
         os.chdir(before)
 
@@ -58,7 +59,7 @@ def encoder_means(network: torch.nn.Module):
 
 
 def test_each_trial_run_holds_every_score_and_optuna_has_its_mig(mig_sweep) -> None:
-    spec, result, study = mig_sweep
+    _, result, study, _ = mig_sweep
     assert result.finished and result.trials == {"COMPLETE": 2}
     dataset = factor_dataset("shapes3d", OPTIONS)
     for trial in study.trials:
@@ -78,7 +79,7 @@ def test_each_trial_run_holds_every_score_and_optuna_has_its_mig(mig_sweep) -> N
 
 
 def test_the_champion_and_the_parents_best_are_the_highest_mig(mig_sweep) -> None:
-    _, result, _ = mig_sweep
+    _, result, _, _ = mig_sweep
     runs = study_runs("dis_mig")
     assert sorted(runs.trial) == [0, 1] and set(runs.trial_state) == {"COMPLETE"}
     best = runs.loc[runs["disentanglement.mig"].idxmax()]
@@ -93,8 +94,17 @@ def test_the_champion_and_the_parents_best_are_the_highest_mig(mig_sweep) -> Non
     assert parent.tags["vae.best_child"] == f"trial{best.trial} (highest disentanglement.mig)"
 
 
+def test_the_report_draws_the_scored_objective(mig_sweep, tmp_path, monkeypatch) -> None:
+    spec, _, study, folder = mig_sweep
+    monkeypatch.chdir(folder)  # the study's default storage lives there
+    written = write_report(spec, storage_url(spec), tmp_path / "report")
+    assert {"trials.csv", "history.png"} <= set(written)
+    table = (tmp_path / "report" / "trials.csv").read_text()
+    assert len(table.strip().splitlines()) == 1 + len(study.trials)
+
+
 def test_two_objectives_take_the_elbo_and_the_score_from_each_run(tmp_path, tracking_uri) -> None:
-    _, result, study = sweep(tmp_path, "dis_two", [{"metric": "val/neg_elbo"}, MIG])
+    _, result, study, _ = sweep(tmp_path, "dis_two", [{"metric": "val/neg_elbo"}, MIG])
     assert result.trials == {"COMPLETE": 2}
     for trial in study.trials:
         logged = MlflowClient().get_run(trial.user_attrs["mlflow_run_id"]).data.metrics
