@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vae_core.analysis.disentanglement.codes import encode_means
 from vae_core.analysis.disentanglement.scoring import (
     CROSS_MODEL_METRICS,
     PER_MODEL_METRICS,
@@ -17,8 +18,10 @@ from vae_core.analysis.disentanglement.scoring import (
     score_network,
 )
 from vae_core.config import ConfigError, typed
+from vae_core.data import DatasetSplits
 from vae_core.data.factor_sets import FACTOR_SETS, factor_dataset, has_factors
 from vae_core.experiment import ExperimentConfig
+from vae_core.models import build_model
 from vae_core.tracking import sweep_runs
 from vae_core.tracking.checkpoints import load_model, run_checkpoints
 from vae_core.tracking.records import log_at_step
@@ -70,6 +73,18 @@ def check_scorable(config: ExperimentConfig, dataset_key: str, checkpoint_key: s
         raise ConfigError(f"{checkpoint_key}: {config.trainer.save_interval!r} does not checkpoint the "
                           f"last epoch ({config.trainer.epochs}), the network a disentanglement objective "
                           "scores; include it (or use the default {last: true})")
+
+
+def check_encodes(config: ExperimentConfig, data: DatasetSplits) -> None:
+    """The trial's network gives mean codes of images the way the scoring asks for them."""
+    model = build_model(config.model_for(config.latent_sizes[0]), data.sample_shape)
+    try:
+        encode_means(model, data.train[:2].numpy(), 2)
+    except (RuntimeError, ValueError, TypeError) as error:
+        reason = str(error).splitlines()[0]
+        raise ConfigError(f"model: {config.model.family!r} networks cannot be scored: their encode() "
+                          f"does not give (mean, log-variance) codes of images ({reason}); use a family "
+                          "with an encoder mean, e.g. vae") from None
 
 
 def score_trial(settings: ScoringConfig, config: ExperimentConfig, run_id: str) -> dict[str, float]:

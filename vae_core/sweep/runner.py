@@ -25,6 +25,7 @@ from vae_core.data import DatasetSplits
 from vae_core.experiment import check_models_fit, load_data
 from vae_core.sweep.bridge import STUDY_TAG, make_objective
 from vae_core.sweep.champions import register_study_champions
+from vae_core.sweep.disentanglement import check_encodes
 from vae_core.sweep.resources import (
     apply_threads,
     apply_worker_share,
@@ -92,13 +93,16 @@ def study_data(spec: StudySpec) -> DatasetSplits:
 
 
 def check_trials_fit(spec: StudySpec, data: DatasetSplits) -> None:
-    """Every grid value / range end builds a network for this data (ConfigError otherwise)."""
+    """Every grid value / range end builds a network for this data (ConfigError otherwise), one
+    whose codes can be scored when trials are."""
     for dim in spec.space:
         for value in dimension_ends(dim):
             try:
                 check_models_fit(spec.trial_config({dim.name: value}), data)
             except ConfigError as error:
                 raise ConfigError(f"space.{dim.name}: value {value!r} cannot train: {error}") from None
+            if spec.disentanglement is not None:
+                check_encodes(spec.trial_config({dim.name: value}), data)
 
 
 def parent_run(spec: StudySpec, study: optuna.Study, url: str, data: DatasetSplits) -> tuple[str, str]:

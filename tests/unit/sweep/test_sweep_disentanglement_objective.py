@@ -13,6 +13,7 @@ from tests.conftest import run_cli
 from tests.sweep_helpers import study_document, write_study
 from vae_core.analysis.disentanglement.scoring import PER_MODEL_METRICS, ScoringConfig
 from vae_core.config import ConfigError
+from vae_core.sweep.runner import run_sweep
 from vae_core.sweep.spec import load_study_spec, parse_study
 
 SHAPES = {"dataset": "shapes3d", "epochs": 1, "batch_size": 64, "arch": "mlp", "save_interval": [1],
@@ -117,3 +118,15 @@ def test_the_command_refuses_before_any_run_or_storage(tmp_path: Path, tracking_
     assert "base.dataset: 'digits' has no ground-truth factors" in last, done.stderr
     assert {e.name for e in mlflow.search_experiments()} == experiments
     assert not (tmp_path / ".optuna").exists()
+
+
+def test_a_family_without_encoder_means_is_refused_before_any_run(workdir: Path) -> None:
+    base = {**SHAPES, "model": "linear_vae", "latent_size": 3,
+            "dataset_options": {**SHAPES["dataset_options"], "n": 100, "image_size": 8}}
+    path = write_study(workdir, "linear_mig", base=base, space={"lr": {"grid": [0.001]}}, objectives=MIG)
+    spec = load_study_spec(str(path), workdir)
+    with pytest.raises(ConfigError) as error:
+        run_sweep(spec, path, n_workers=1)
+    assert str(error.value).startswith("model: 'linear_vae' networks cannot be scored")
+    assert "\n" not in str(error.value)
+    assert "linear_mig" not in {e.name for e in mlflow.search_experiments()}
