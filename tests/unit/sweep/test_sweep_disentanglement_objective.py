@@ -13,7 +13,7 @@ from tests.conftest import run_cli
 from tests.sweep_helpers import study_document, write_study
 from vae_core.analysis.disentanglement.scoring import PER_MODEL_METRICS, ScoringConfig
 from vae_core.config import ConfigError
-from vae_core.sweep.runner import run_sweep
+from vae_core.sweep.runner import SPACE_ATTR, open_study, run_sweep
 from vae_core.sweep.spec import load_study_spec, parse_study
 
 SHAPES = {"dataset": "shapes3d", "epochs": 1, "batch_size": 64, "arch": "mlp", "save_interval": [1],
@@ -130,3 +130,16 @@ def test_a_family_without_encoder_means_is_refused_before_any_run(workdir: Path)
     assert str(error.value).startswith("model: 'linear_vae' networks cannot be scored")
     assert "\n" not in str(error.value)
     assert "linear_mig" not in {e.name for e in mlflow.search_experiments()}
+
+
+def test_other_scoring_settings_under_the_same_name_are_another_study(workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    first = parse_study(scored_study(disentanglement={"num_train": 50}), "d")
+    open_study(first, url)
+    open_study(parse_study(scored_study(disentanglement={"num_train": 50}), "d"), url)  # the same
+    with pytest.raises(ConfigError, match="already exists .* different search space"):
+        open_study(parse_study(scored_study(disentanglement={"num_train": 60}), "d"), url)
+    # studies that score nothing keep the record they were created with
+    plain = open_study(parse_study(study_document("plain"), "plain"), url)
+    assert "disentanglement" not in plain.user_attrs[SPACE_ATTR]
+    assert "disentanglement" in open_study(first, url).user_attrs[SPACE_ATTR]
