@@ -3,7 +3,9 @@
 Written here instead of Optuna's deprecated MLflowCallback: the child run is the trainer's
 own run (params, per-epoch metrics, checkpoints), tagged with the trial's number and state.
 A trial that retries a killed one (same parameters) resumes that trial's run from its last
-saved epoch, because the run key names the original trial.
+saved epoch, because the run key names the original trial. With disentanglement scoring, a
+finished trial's network is scored and the scores logged to its run before the run closes and
+Optuna reads the objective values from it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from optuna.trial import TrialState
 
 from vae_core.data import DatasetSplits
 from vae_core.experiment import train_one
+from vae_core.sweep.disentanglement import ScoreAfterTraining, is_scored
 from vae_core.sweep.search import suggest
 from vae_core.sweep.spec import StudySpec
 from vae_core.tracking import sweep_runs
@@ -102,7 +105,10 @@ def make_objective(spec: StudySpec, data: DatasetSplits, parent_run_id: str, exp
         tags = {STUDY_TAG: spec.study, TRIAL_TAG: str(trial.number), STATE_TAG: "RUNNING"}
         if origin != trial.number:
             tags[RETRY_TAG] = str(origin)
-        callbacks = (TrialCallback(trial, spec.prune_metric, report=len(spec.objectives) == 1),)
+        report = len(spec.objectives) == 1 and not is_scored(metrics[0])  # per-epoch values only
+        callbacks: tuple[Callback, ...] = (TrialCallback(trial, spec.prune_metric, report=report),)
+        if spec.disentanglement is not None:
+            callbacks += (ScoreAfterTraining(spec.disentanglement, config),)
         run_id, status = None, "failed"
         try:
             run_id, status = train_one(config, data, config.latent_sizes[0], parent_run_id, experiment_id,

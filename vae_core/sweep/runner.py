@@ -25,6 +25,7 @@ from vae_core.data import DatasetSplits
 from vae_core.experiment import check_models_fit, load_data
 from vae_core.sweep.bridge import STUDY_TAG, make_objective
 from vae_core.sweep.champions import register_study_champions
+from vae_core.sweep.disentanglement import check_encodes
 from vae_core.sweep.resources import (
     apply_threads,
     apply_worker_share,
@@ -33,7 +34,7 @@ from vae_core.sweep.resources import (
     worker_env,
 )
 from vae_core.sweep.search import build_pruner, build_sampler
-from vae_core.sweep.spec import StudySpec
+from vae_core.sweep.spec import StudySpec, dimension_ends
 from vae_core.sweep.storage import default_storage_url, find_study, open_storage, redact
 from vae_core.tracking import sweep_runs
 from vae_core.tracking.store import configure_tracking, project_root
@@ -59,9 +60,11 @@ def storage_url(spec: StudySpec, override: str = "") -> str:
 
 
 def _space_record(spec: StudySpec) -> str:
-    return json.dumps({"space": [d.__dict__ for d in spec.space], "directions": spec.directions,
-                       "objectives": [o.metric for o in spec.objectives], "base": spec.base},
-                      sort_keys=True, default=str)
+    record = {"space": [d.__dict__ for d in spec.space], "directions": spec.directions,
+              "objectives": [o.metric for o in spec.objectives], "base": spec.base}
+    if spec.disentanglement is not None:  # other settings give other scores (absent: older records)
+        record["disentanglement"] = spec.disentanglement.model_dump()
+    return json.dumps(record, sort_keys=True, default=str)
 
 
 def open_study(spec: StudySpec, url: str) -> optuna.Study:
@@ -90,14 +93,16 @@ def study_data(spec: StudySpec) -> DatasetSplits:
 
 
 def check_trials_fit(spec: StudySpec, data: DatasetSplits) -> None:
-    """Every grid value / range end builds a network for this data (ConfigError otherwise)."""
+    """Every grid value / range end builds a network for this data (ConfigError otherwise), one
+    whose codes can be scored when trials are."""
     for dim in spec.space:
-        for value in dim.values or (dim.low, dim.high):
-            value = int(value) if dim.kind == "int" else value
+        for value in dimension_ends(dim):
             try:
                 check_models_fit(spec.trial_config({dim.name: value}), data)
             except ConfigError as error:
                 raise ConfigError(f"space.{dim.name}: value {value!r} cannot train: {error}") from None
+            if spec.disentanglement is not None:
+                check_encodes(spec.trial_config({dim.name: value}), data)
 
 
 def parent_run(spec: StudySpec, study: optuna.Study, url: str, data: DatasetSplits) -> tuple[str, str]:
@@ -194,8 +199,9 @@ def run_workers(spec_path: Path, spec: StudySpec, url: str, parent: str, experim
 
 
 def summarise(study: optuna.Study, spec: StudySpec, parent_id: str) -> None:
-    """Each finished trial's final metrics on the parent (`trial<n>/val/...`), the best trial's
-    (`best/val/...`, on the first objective when it is minimised) and a description."""
+    """Each finished trial's final metrics on the parent (`trial<n>/val/...`, and
+    `trial<n>/disentanglement.*` when trials are scored), the best trial's by the first objective
+    (`best/...`) and a description."""
     from vae_core.sweep.bridge import RUN_ATTR
     from vae_core.tracking.summaries import log_parent_summary
 
@@ -204,12 +210,15 @@ def summarise(study: optuna.Study, spec: StudySpec, parent_id: str) -> None:
                 if t.user_attrs.get(RUN_ATTR)}
     first = spec.objectives[0]
     objectives = ", ".join(f"{o.direction} {o.metric}" for o in spec.objectives)
+    scored = spec.disentanglement is not None
     description = (f"Optuna study `{spec.study}`: {spec.sampler} search over "
                    f"{', '.join(d.name for d in spec.space)} ({objectives}); one child run per "
-                   f"trial. Metrics here: each trial's final validation values (`trial<n>/val/...`) "
-                   f"and the best trial's (`best/val/...`).")
-    log_parent_summary(parent_id, children, description,
-                       first.metric if first.direction == "minimize" else "")
+                   f"trial. Metrics here: each trial's final validation values (`trial<n>/val/...`)"
+                   f"{' and disentanglement scores (`trial<n>/disentanglement.*`)' if scored else ''} "
+                   f"and the best trial's by {first.metric} (`best/...`).")
+    log_parent_summary(parent_id, children, description, first.metric,
+                       prefixes=("val/", "disentanglement.") if scored else ("val/",),
+                       maximize=first.direction == "maximize")
 
 
 def count_states(study: optuna.Study) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 Everything is checked here, before any storage, MLflow run or trial exists: parameter names
 against the training configuration, every value against the field's type and the model's
-constraints, objective metrics against the metrics the trainer logs.
+constraints, objective metrics against the metrics the trainer logs (or, for `disentanglement.*`, against the
+metrics the disentanglement scoring of a trained trial gives: vae_core/sweep/disentanglement.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from vae_core.analysis.disentanglement.scoring import ScoringConfig
 from vae_core.config import (
     ConfigError,
     reject_unknown_keys,
@@ -23,6 +25,7 @@ from vae_core.config import (
     typed,
 )
 from vae_core.experiment import ExperimentConfig, all_flat_keys
+from vae_core.sweep.disentanglement import check_scorable, check_scored_metric, is_scored, parse_scoring
 from vae_core.sweep.launch_settings import (
     DEFAULT_STATE_DIR,
     SlurmSettings,
@@ -48,7 +51,7 @@ DIRECTIONS = ("minimize", "maximize")
 SEARCHABLE = tuple(k for k in all_flat_keys() if k != "latent_sizes") + ("latent_size",)
 STUDY_KEYS = ("study", "base", "space", "objectives", "sampler", "pruner", "budget", "n_workers",
               "storage", "heartbeat_s", "register_alias", "launcher", "slurm", "state_dir",
-              "allow_weighted_objective")
+              "allow_weighted_objective", "disentanglement")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class StudySpec:
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     state_dir: str = DEFAULT_STATE_DIR  # trainer resume state; shared storage for Slurm requeues
     allow_weighted_objective: bool = False
+    disentanglement: ScoringConfig | None = None  # set: every finished trial is scored with it
     source: dict[str, Any] = field(default_factory=dict)  # the file as read, for the record
 
     @property
@@ -115,20 +119,25 @@ def _objectives(entries: Any) -> list[Objective]:
         if not isinstance(entry, dict):
             raise ConfigError(f"objectives[{i}]: expected {{metric: ..., direction: ...}}, got {entry!r}")
         reject_unknown_keys(f"objectives[{i}]", entry, ["metric", "direction"])
-        objectives.append(Objective(check_metric(f"objectives[{i}].metric", entry.get("metric")),
+        objectives.append(Objective(check_objective_metric(f"objectives[{i}].metric", entry.get("metric")),
                                     require_choice(f"objectives[{i}].direction",
                                                    entry.get("direction", "minimize"), DIRECTIONS)))
     return objectives
+
+
+def check_objective_metric(key: str, name: Any) -> str:
+    """A metric the trainer logs, or a disentanglement metric scored once after training."""
+    return check_scored_metric(key, name) if is_scored(name) else check_metric(key, name)
 
 
 def check_metric(key: str, name: Any) -> str:
     """A metric the trainer logs at every epoch (or a family's model/* log)."""
     if isinstance(name, str) and (name in TRAINER_METRICS or name.startswith(MODEL_METRIC_PREFIX)):
         return name
-    if isinstance(name, str) and name.startswith("disentanglement."):  # scored after training, not per epoch
-        raise ConfigError(f"{key}: {name!r} comes from `analyze --kind disentanglement`, which a sweep "
-                          f"does not run; optimise a trainer metric ({', '.join(TRAINER_METRICS)}) and "
-                          "analyse the trials' runs afterwards")
+    if is_scored(name):  # scored after training, not per epoch
+        raise ConfigError(f"{key}: {name!r} is scored once after training, so there is nothing to "
+                          f"prune on per epoch; allowed values: {', '.join(TRAINER_METRICS)}, "
+                          f"{MODEL_METRIC_PREFIX}<name>")
     raise ConfigError(f"{key}: the trainer never logs {name!r}; allowed values: "
                       f"{', '.join(TRAINER_METRICS)}, {MODEL_METRIC_PREFIX}<name>")
 
@@ -157,12 +166,14 @@ def parse_study(document: dict[str, Any], name: str) -> StudySpec:
     budget = dict(document.get("budget") or {})
     reject_unknown_keys("budget", budget, ["n_trials", "timeout_s"])
     objectives = _objectives(document.get("objectives", "val/loss"))
+    scored = [o.metric for o in objectives if is_scored(o.metric)]
+    prune_default = "val/loss" if is_scored(objectives[0].metric) else objectives[0].metric
     spec = StudySpec(
         study=study, base=base, space=space, objectives=objectives,
         sampler=require_choice("sampler.name", sampler_doc.get("name", "grid"), SAMPLERS),
         seed=require_int("sampler.seed", sampler_doc.get("seed", 0), minimum=0),
         pruner=require_choice("pruner.name", pruner_doc.get("name", "none"), PRUNERS),
-        prune_metric=check_metric("pruner.metric", pruner_doc.get("metric", objectives[0].metric)),
+        prune_metric=check_metric("pruner.metric", pruner_doc.get("metric", prune_default)),
         n_trials=budget.get("n_trials"), timeout_s=budget.get("timeout_s"),
         n_workers=require_int("n_workers", document.get("n_workers", 1), minimum=1),
         storage=str(document.get("storage") or ""),
@@ -170,7 +181,8 @@ def parse_study(document: dict[str, Any], name: str) -> StudySpec:
         register_alias=str(document.get("register_alias", "champion")),
         launcher=parse_launcher(document.get("launcher", "local")), slurm=parse_slurm(document.get("slurm")),
         state_dir=parse_state_dir(document.get("state_dir", DEFAULT_STATE_DIR)),
-        allow_weighted_objective=document.get("allow_weighted_objective", False), source=document)
+        allow_weighted_objective=document.get("allow_weighted_objective", False),
+        disentanglement=parse_scoring(document.get("disentanglement"), bool(scored)), source=document)
     return validate(spec)
 
 
@@ -194,14 +206,38 @@ def validate(spec: StudySpec) -> StudySpec:
         raise ConfigError(f"register_alias: letters, digits, '_' or '-' only, got {spec.register_alias!r}")
     check_unweighted_objectives(spec)
     for dim in spec.space:
-        ends = dim.values or ((dim.low, dim.high) if dim.kind == "float"
-                              else (int(dim.low), int(dim.high)))
-        for value in ends:
+        for value in dimension_ends(dim):
             try:
                 spec.trial_config({dim.name: value})
             except ConfigError as error:
                 raise ConfigError(f"space.{dim.name}: value {value!r} cannot train: {error}") from None
+    check_scored_trials(spec)
     return spec
+
+
+def dimension_ends(dim: Dimension) -> tuple[Any, ...]:
+    """A grid's values, or a range's two ends (ints for an int range)."""
+    if dim.values:
+        return tuple(dim.values)
+    return (dim.low, dim.high) if dim.kind == "float" else (int(dim.low), int(dim.high))
+
+
+def check_scored_trials(spec: StudySpec) -> None:
+    """With disentanglement scoring: no pruner on a scored objective, and every trial's data set
+    has factors and its last epoch is checkpointed (each searched value tried with the others')."""
+    if spec.disentanglement is None:
+        return
+    scored = [o.metric for o in spec.objectives if is_scored(o.metric)]
+    if scored and spec.pruner != "none":
+        raise ConfigError(f"pruner.name: {spec.pruner!r} prunes on a per-epoch metric, but the objective "
+                          f"{scored[0]!r} is scored once after training (and Optuna would rank the pruned "
+                          "metric in the objective's direction); allowed values: none")
+    corner = {dim.name: dimension_ends(dim)[0] for dim in spec.space}  # one real trial's values
+    tried = [(dim.name, spec.trial_config({**corner, dim.name: value}))
+             for dim in spec.space for value in dimension_ends(dim)]
+    for name, config in tried:
+        check_scorable(config, "space.dataset" if name == "dataset" else "base.dataset",
+                       f"space.{name}" if name in ("epochs", "save_interval") else "base.save_interval")
 
 
 def check_unweighted_objectives(spec: StudySpec) -> None:

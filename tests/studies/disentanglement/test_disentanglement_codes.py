@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vae_core.analysis.disentanglement.codes import encode_means, representation
 from vae_core.models import build_model, model_config
-from vae_core.studies.disentanglement.codes import encode_means, representation
 
 
 def test_means_and_kl_per_dimension_match_torch_distributions() -> None:

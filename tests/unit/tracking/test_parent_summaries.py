@@ -28,3 +28,13 @@ def test_the_best_falls_back_to_val_loss_and_to_none():
 @pytest.mark.parametrize("ties", [{"a": {"val/loss": 1.0}, "b": {"val/loss": 1.0}}])
 def test_a_tie_picks_the_first_child(ties):
     assert best_child(ties) == ("a", "val/loss")
+
+
+def test_a_maximised_selection_picks_the_highest_child():
+    finals = {"trial0": {"disentanglement.mig": 0.2, "val/neg_elbo": 5.0},
+              "trial1": {"disentanglement.mig": 0.6, "val/neg_elbo": 9.0},
+              "trial2": {"disentanglement.mig": -0.1, "val/neg_elbo": 1.0}}
+    assert best_child(finals, "disentanglement.mig", maximize=True) == ("trial1", "disentanglement.mig")
+    assert best_child(finals, "disentanglement.mig") == ("trial2", "disentanglement.mig")
+    summary = summary_metrics(finals, "disentanglement.mig", maximize=True)
+    assert summary["best/disentanglement.mig"] == 0.6 and summary["best/val/neg_elbo"] == 9.0

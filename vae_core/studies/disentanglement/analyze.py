@@ -20,19 +20,18 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, PositiveInt
+from pydantic import Field
 
-from vae_core.analysis.disentanglement import all_metrics, udr
-from vae_core.analysis.disentanglement.information import NUM_BINS
-from vae_core.analysis.disentanglement.suite import BATCH_SIZE, NUM_TEST, NUM_TRAIN
+from vae_core.analysis.disentanglement import udr
+from vae_core.analysis.disentanglement.codes import encode_means
+from vae_core.analysis.disentanglement.scoring import ScoringConfig, score_network
 from vae_core.analysis.disentanglement.udr import KL_THRESHOLD
-from vae_core.config import ConfigError, Options, StrictModel, StrList
+from vae_core.config import ConfigError, Options, StrList
 from vae_core.data.factors import FactorDataset, sample_factor_indices
 from vae_core.experiment import DataConfig, ExperimentConfig
 from vae_core.experiment.train import finished_training
 from vae_core.plots.disentanglement import metrics_vs_param_figure
 from vae_core.studies.base import StageContext
-from vae_core.studies.disentanglement.codes import encode_means, representation
 from vae_core.studies.disentanglement.models import AnalysedModel, resolve_model, shared_data
 from vae_core.tracking import analysis_runs
 from vae_core.tracking.records import log_at_step, log_table
@@ -41,30 +40,13 @@ UDR_POINTS = 1000  # disentanglement_lib's udr_sklearn num_data_points
 KIND = "disentanglement"
 
 
-class DisentanglementConfig(StrictModel):
+class DisentanglementConfig(ScoringConfig):
     models: StrList = Field(default_factory=list)  # training run ids (or their checkpoints' ids)
-    num_train: int = Field(NUM_TRAIN, ge=2)  # codes for MIG/DCI/SAP/modularity; FactorVAE/BetaVAE votes
-    num_test: int = Field(NUM_TEST, ge=2)  # held-out codes; FactorVAE/BetaVAE evaluation votes
-    batch_size: int = Field(BATCH_SIZE, ge=2)  # images per fixed-factor batch (FactorVAE, BetaVAE)
-    num_variance_estimate: int = Field(NUM_TRAIN, ge=2)
-    num_bins: int = Field(NUM_BINS, ge=2)
     udr_points: int = Field(UDR_POINTS, ge=2)
     kl_threshold: float = Field(KL_THRESHOLD, ge=0.0)  # UDR: a dimension with more mean KL is active
-    seed: int = Field(0, ge=0)
-    n_jobs: PositiveInt | None = None  # DCI's per-factor trees in threads
     param: str = "beta"  # the swept training parameter the figure is drawn against
     dataset: str = ""  # empty: the factor data set the models were trained on
     dataset_options: Options = Field(default_factory=dict)
-    encode_batch: PositiveInt = 256
-
-
-def metric_row(config: DisentanglementConfig, model: AnalysedModel,
-               dataset: FactorDataset) -> dict[str, float]:
-    rng = np.random.default_rng(config.seed)  # every model sees the same draws
-    return all_metrics(representation(model.network, config.encode_batch), dataset, rng,
-                       num_train=config.num_train, num_test=config.num_test,
-                       batch_size=config.batch_size, num_variance_estimate=config.num_variance_estimate,
-                       num_bins=config.num_bins, n_jobs=config.n_jobs)
 
 
 def udr_scores(config: DisentanglementConfig, models: list[AnalysedModel],
@@ -103,7 +85,7 @@ def run_disentanglement(config: DisentanglementConfig, out_dir: Path) -> dict[st
     with analysis_runs.analysis_run(KIND, experiment_id, {"dataset": data.dataset}, params) as parent:
         rows = []
         for model in models:
-            metrics = metric_row(config, model, dataset)
+            metrics = score_network(config, model.network, dataset)
             rows.append({"model": model.reference, "run_id": model.run_id, "epoch": model.epoch,
                          config.param: model.param, "seed": model.seed,
                          "latent_size": model.trained.model.latent_size, **metrics})
