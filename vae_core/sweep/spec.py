@@ -23,7 +23,7 @@ from vae_core.config import (
     typed,
 )
 from vae_core.experiment import ExperimentConfig, all_flat_keys
-from vae_core.sweep.launch_settings import (
+from vae_core.launch.settings import (
     DEFAULT_STATE_DIR,
     SlurmSettings,
     parse_launcher,
