@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     if args.no_wait:
         overrides["launch.wait"] = False
-    result = run_stage(args.study, args.stage, Path(args.params) if args.params else None, overrides, args.item,
-                       Path(args.out_dir) if args.out_dir else None)
+    result = run_stage(args.study, args.stage, Path(args.params) if args.params else None, overrides,
+                       args.item, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps(result, indent=2, default=str))
     return 0
