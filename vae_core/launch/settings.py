@@ -62,7 +62,7 @@ class SlurmSettings:
 def _lines(key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{key}: expected a list of non-empty strings, got {value!r}")
     return tuple(v.strip() for v in value)
 

@@ -25,6 +25,7 @@ def test_launch_is_typed_and_no_part_of_the_run_key():
     assert slurm.flat() == local.flat()  # the same runs, wherever they train
     assert typed(ExperimentConfig, slurm.model_dump(mode="json")) == slurm  # config.json reads back
     assert local.launch == LaunchConfig()
+    assert typed(LaunchConfig, slurm.launch.model_dump()) == slurm.launch  # tuples as dumped
 
 
 @pytest.mark.parametrize(("launch", "message"), [
