@@ -23,6 +23,7 @@ import submitit
 from tqdm import tqdm
 
 import vae_core
+from vae_core.launch import UnitsFailed
 from vae_core.launch.checks import check_slurm_ready
 from vae_core.launch.jobs import active, log_paths, read_result
 from vae_core.launch.settings import LaunchConfig, state_dir_path
@@ -33,10 +34,6 @@ Unit = TypeVar("Unit")
 Result = TypeVar("Result")
 POLL_S = 2.0
 RECORD = "units.json"
-
-
-class UnitsFailed(RuntimeError):
-    """Array tasks that raised or ended without a result; the message names each with its log."""
 
 
 def check_launch(launch: LaunchConfig) -> None:
