@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -148,6 +148,7 @@ class LaunchConfig(StrictModel):
     (vae_core/launch/fanout.py) with the `slurm:` block's resources and waits for them, unless
     `wait` is false (the same command started again collects the results)."""
 
+    written_nested: ClassVar[bool] = True  # errors name `launch.launcher`, as the user writes it
     launcher: Literal["local", "slurm"] = "local"
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
     state_dir: str = DEFAULT_STATE_DIR

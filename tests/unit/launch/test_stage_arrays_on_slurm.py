@@ -6,6 +6,7 @@ nothing; S0's models analysed by array tasks give the tables a local analysis gi
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from mlflow import MlflowClient
 from vae_core.cli.__main__ import main
 from vae_core.config import typed
 from vae_core.experiment import ExperimentConfig, run_experiment
-from vae_core.launch.fanout import RECORD
+from vae_core.launch import UnitsFailed
+from vae_core.launch.fanout import RECORD, map_units
 from vae_core.launch.jobs import active
 from vae_core.launch.settings import LaunchConfig
 from vae_core.studies.id_ii.analyze import GeometryConfig, run_geometry
@@ -136,3 +138,22 @@ def test_an_unknown_partition_is_refused_before_any_run(slurm_cluster, workdir, 
     error = capsys.readouterr().err
     assert "slurm.partition: the cluster has no partition 'gpu'; allowed values: debug" in error
     assert not (workdir / ".slurm").exists()
+
+
+def test_a_failed_task_is_named_with_its_log_and_a_queued_one_is_not_submitted_twice(slurm_cluster, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # the units never contact it
+    launch = typed(LaunchConfig, slurm_launch(tmp_path, wait=False))
+    labels = ["four", "minus_one"]
+    assert map_units(math.sqrt, [4.0, -1.0], launch, "roots", labels) is None
+    with pytest.raises(UnitsFailed) as failed:  # started again at once: waits for the same jobs
+        map_units(math.sqrt, [4.0, -1.0], launch.model_copy(update={"wait": True}), "roots", labels)
+    assert len(list((tmp_path / "slurm" / "roots").glob("*_submission.sh"))) == 1
+    message = str(failed.value)
+    assert message.startswith("roots: 1 of 2 array tasks failed: minus_one (job ")
+    assert "failed: ValueError: math domain error; log: " in message and "\n" not in message
+    log = Path(message.split("log: ")[1].split(";")[0])
+    assert log.name.endswith("_log.err") and "math domain error" in log.read_text()
+    assert map_units(math.sqrt, [9.0, 4.0], launch.model_copy(update={"wait": True}), "roots",
+                     ["nine", "four"], done={4.0: 2.0}.get) == [3.0, 2.0]

@@ -29,11 +29,11 @@ def test_launch_is_typed_and_no_part_of_the_run_key():
 
 
 @pytest.mark.parametrize(("launch", "message"), [
-    ({"launcher": "ray"}, "launcher: unknown value 'ray'; allowed values: 'local' or 'slurm'"),
+    ({"launcher": "ray"}, "launch.launcher: unknown value 'ray'; allowed values: 'local' or 'slurm'"),
     ({"slurm": {"partiton": "gpu"}}, "launch.slurm: unknown key(s) partiton; allowed keys: cpus_per_task"),
     ({"slurm": {"sbatch": ["--array=0-3"]}}, "launch.slurm.sbatch[0]: '--array=0-3' is set by the launcher"),
     ({"state_dir": ""}, "launch.state_dir: expected a folder path"),
-    ({"wiat": True}, "unknown key 'wiat'; allowed keys: launcher, slurm, state_dir, wait"),
+    ({"wiat": True}, "train: unknown key 'launch.wiat'; allowed keys: launcher, slurm, state_dir, wait"),
 ])
 def test_a_bad_launch_section_is_one_line_naming_the_key(launch, message):
     with pytest.raises(ConfigError) as error:
