@@ -9,6 +9,7 @@ import sys
 from vae_core.cli import commands
 from vae_core.config import ConfigError
 from vae_core.data import DatasetMissingError
+from vae_core.launch import UnitsFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         discard_refused_run()
         return 2
+    except UnitsFailed as error:  # each failed array task and its log, no traceback of ours
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def discard_refused_run() -> None:

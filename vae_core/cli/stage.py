@@ -21,6 +21,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", dest="out_dir", default="", help="default: results/<study>[/<item>]")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one key of the stage's section (repeatable)")
+    parser.add_argument("--no-wait", dest="no_wait", action="store_true",
+                        help="with launch.launcher slurm: return once the array is submitted (the same "
+                        "command started again collects the results)")
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
@@ -37,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     """Run one stage of a study (its params section typed first)."""
     from vae_core.studies import run_stage
 
-    result = run_stage(args.study, args.stage, Path(args.params) if args.params else None,
-                       parse_overrides(args.overrides), args.item,
-                       Path(args.out_dir) if args.out_dir else None)
+    overrides = parse_overrides(args.overrides)
+    if args.no_wait:
+        overrides["launch.wait"] = False
+    result = run_stage(args.study, args.stage, Path(args.params) if args.params else None, overrides,
+                       args.item, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from vae_core.sweep.launch_settings import use_state_dir
+from vae_core.launch.settings import use_state_dir
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
 from vae_core.tracking.runs import discard_outer_run, take_outer_run_id

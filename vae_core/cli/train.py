@@ -27,5 +27,6 @@ def run(args: argparse.Namespace) -> int:
     config = typed(ExperimentConfig, {**read_section(args.params), **given(args)}, "train")
     result = run_experiment(config)
     print(json.dumps({"experiment_id": result.experiment_id, "parent_run_id": result.parent_run_id,
-                      "runs": {str(k): v for k, v in result.child_run_ids.items()}}, indent=2))
+                      "runs": {str(k): v for k, v in result.child_run_ids.items()},
+                      **({"submitted": True} if result.submitted else {})}, indent=2))
     return 0

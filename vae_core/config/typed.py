@@ -52,14 +52,15 @@ class StrictModel(BaseModel):
 
 
 def _key(model: type[BaseModel], location: tuple[Any, ...]) -> str:
-    """The key as the user wrote it: parts naming a nested section (data., trainer.) dropped."""
+    """The key as the user wrote it: parts naming a section written flat (data., trainer.) dropped."""
     parts: list[str] = []
     current: Any = model
     for part in location:
         field = current.model_fields.get(str(part)) if isinstance(current, type) and issubclass(
             current, BaseModel) else None
         inner = field.annotation if field else None
-        nested = isinstance(inner, type) and issubclass(inner, BaseModel)
+        nested = isinstance(inner, type) and issubclass(inner, BaseModel) and not getattr(
+            inner, "written_nested", False)  # a section the user writes nested keeps its name
         if not (nested and part != location[-1]) and not re.search(r"[\[(]", str(part)):
             parts.append(str(part))
         current = inner

@@ -17,6 +17,7 @@ from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from vae_core.config import ConfigError, IntList, Options, StrictModel
 from vae_core.data import validate_dataset_options
+from vae_core.launch.settings import LaunchConfig
 from vae_core.models import FAMILIES, ModelConfig, model_config
 from vae_core.training import TrainerConfig
 
@@ -35,7 +36,7 @@ class DataConfig(StrictModel):
         return self
 
 
-TOP_KEYS = ("study", "latent_sizes", "model")
+TOP_KEYS = ("study", "latent_sizes", "model", "launch")
 DATA_KEYS = tuple(DataConfig.model_fields)
 TRAINER_KEYS = tuple(TrainerConfig.model_fields)
 
@@ -45,18 +46,22 @@ def family_keys(family: str) -> tuple[str, ...]:
 
 
 def all_flat_keys() -> list[str]:
-    """Every key a flat declaration may use, for any family (the command-line flags)."""
-    keys = [*TOP_KEYS, *DATA_KEYS, *TRAINER_KEYS]
+    """Every key a flat declaration may use, for any family (the command-line flags; `launch`,
+    a nested section, is written in params.yaml or as `--set launch.launcher=slurm`)."""
+    keys = [*(k for k in TOP_KEYS if k != "launch"), *DATA_KEYS, *TRAINER_KEYS]
     for family in FAMILIES:
         keys += [k for k in family_keys(family) if k not in keys]
     return keys
 
 
 class ExperimentConfig(StrictModel):
-    """Train one network per latent size, on one data set, with one trainer configuration."""
+    """Train one network per latent size, on one data set, with one trainer configuration;
+    `launch` says where the latent sizes train (here, or one Slurm array task each) and is no
+    part of what is trained: not in flat(), so not in any run key."""
 
     study: str = "default"
     latent_sizes: IntList = Field(default_factory=lambda: [2])
+    launch: LaunchConfig = Field(default_factory=LaunchConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     model: SerializeAsAny[ModelConfig] = Field(default_factory=lambda: model_config({"family": "vae"}))
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
@@ -75,7 +80,7 @@ class ExperimentConfig(StrictModel):
         if unknown:
             raise ConfigError(f"{unknown[0]}: not a key of a {family!r} training run; allowed keys: "
                               f"{', '.join([*TOP_KEYS, *DATA_KEYS, *TRAINER_KEYS, *own])}")
-        nested = {k: values[k] for k in ("study", "latent_sizes") if k in values}
+        nested = {k: values[k] for k in ("study", "latent_sizes", "launch") if k in values}
         nested["data"] = {k: values[k] for k in DATA_KEYS if k in values}
         nested["trainer"] = {k: values[k] for k in TRAINER_KEYS if k in values}
         nested["model"] = model_config({"family": family, **{k: values[k] for k in own if k in values}})

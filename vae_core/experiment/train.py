@@ -15,6 +15,9 @@ import torch
 from vae_core.config import ConfigError
 from vae_core.data import DatasetSplits, load_dataset, load_prepared
 from vae_core.experiment.config import DataConfig, ExperimentConfig
+from vae_core.launch.fanout import check_launch, map_units
+from vae_core.launch.settings import STATE_DIR_ENV, scoped_state_dir
+from vae_core.launch.task import slurm_job_id
 from vae_core.models import build_model
 from vae_core.plots.training import loss_curves_figure
 from vae_core.tracking import runs
@@ -45,6 +48,9 @@ class LossCurvesFigure(Callback):
                    "figures/loss_curves.png")
 
 
+SLURM_JOB_TAG = "slurm.job_id"  # the array task that trained a run
+
+
 def load_data(config: DataConfig, seed: int) -> DatasetSplits:
     if config.data_file:
         if not Path(config.data_file).is_file():
@@ -68,9 +74,6 @@ def check_models_fit(config: ExperimentConfig, data: DatasetSplits) -> None:
         model.eval()
         with torch.no_grad():
             model(data.train[:2])
-
-
-STATE_DIR_ENV = "VAE_STATE_DIR"  # set by the Slurm launcher: resume state on a shared filesystem
 
 
 def state_path(run_id: str) -> Path:
@@ -101,6 +104,17 @@ def compute_record(device: str) -> dict[str, str | int]:
     return record
 
 
+def single_size(config: ExperimentConfig, latent_size: int) -> ExperimentConfig:
+    return config.model_copy(update={"latent_sizes": [latent_size], "model": config.model_for(latent_size)})
+
+
+def child_key(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
+              key_extra: dict[str, Any] | None = None) -> str:
+    """The run key of one latent size's run: its declaration, the data, and what the caller adds."""
+    return runs.run_key({**single_size(config, latent_size).flat(), "fingerprint": data.fingerprint(),
+                         **(key_extra or {})})
+
+
 def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
               parent_run_id: str | None, experiment_id: str,
               extra_callbacks: tuple[Callback, ...] = (), extra_tags: dict[str, str] | None = None,
@@ -113,9 +127,8 @@ def train_one(config: ExperimentConfig, data: DatasetSplits, latent_size: int,
 
     Returns (run_id, status) with status 'finished', 'stopped' or 'failed'.
     """
-    single = config.model_copy(update={"latent_sizes": [latent_size],
-                                       "model": config.model_for(latent_size)})
-    key = runs.run_key({**single.flat(), "fingerprint": data.fingerprint(), **(key_extra or {})})
+    single = single_size(config, latent_size)
+    key = child_key(config, data, latent_size, key_extra)
     tags = {**run_tags(config, data, "train"), "latent_size": str(latent_size), **(extra_tags or {})}
     name = run_name or f"{config.study}-{config.model.family}-z{latent_size}"
     run_id, resumed = runs.open_run(experiment_id, key, tags, name, parent_run_id,
@@ -148,6 +161,43 @@ class TrainingResult:
     experiment_id: str
     parent_run_id: str
     child_run_ids: dict[int, str]
+    submitted: bool = False  # sent to Slurm without waiting: no children collected yet
+
+
+class TrainLatentSize:
+    """One latent size trained in its child run under the parent, wherever it is called (here,
+    or in a Slurm array task, which tags the run with its job id). The data set is not pickled
+    into the job: the task loads it again, refused if its fingerprint differs (a data_file the
+    nodes do not share)."""
+
+    def __init__(self, config: ExperimentConfig, parent_run_id: str, experiment_id: str,
+                 data: DatasetSplits) -> None:
+        self.config, self.parent_run_id, self.experiment_id = config, parent_run_id, experiment_id
+        self.data: DatasetSplits | None = data
+        self.fingerprint = data.fingerprint()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "data": None}
+
+    def __call__(self, latent_size: int) -> str:
+        if self.data is None:
+            self.data = load_data(self.config.data, self.config.trainer.seed)
+            if self.data.fingerprint() != self.fingerprint:
+                raise ConfigError(f"data_file: {self.config.data.data_file or self.config.data.dataset} "
+                                  f"differs on this node ({self.data.fingerprint()} != {self.fingerprint}); "
+                                  f"put it on the filesystem every node shares")
+        job = slurm_job_id()
+        run_id, _ = train_one(self.config, self.data, latent_size, self.parent_run_id, self.experiment_id,
+                              extra_tags={SLURM_JOB_TAG: job} if job else None)
+        return run_id
+
+    def finished(self, latent_size: int) -> str | None:
+        """The child run this latent size finished under the parent already (a resumed parent)."""
+        key = child_key(self.config, self.data, latent_size)
+        found = runs.find_runs(self.experiment_id, {runs.RUN_KEY_TAG: key,
+                                                    "mlflow.parentRunId": self.parent_run_id},
+                               finished_only=True, max_results=1)
+        return found[0].info.run_id if found else None
 
 
 def parent_key(config: ExperimentConfig, data: DatasetSplits) -> str:
@@ -156,7 +206,11 @@ def parent_key(config: ExperimentConfig, data: DatasetSplits) -> str:
 
 
 def run_experiment(config: ExperimentConfig, stage: str = "train") -> TrainingResult:
-    """Load data, check the networks fit (before any run), then train every latent size."""
+    """Refuse a launch that cannot work, load data, check the networks fit (before any run), then
+    train every latent size not finished yet under the parent run: here, or one Slurm array
+    task each (config.launch). Without waiting, the parent is left SCHEDULED and the same
+    command started again collects the children."""
+    check_launch(config.launch)
     data = load_data(config.data, config.trainer.seed)
     check_models_fit(config, data)
     key = parent_key(config, data)
@@ -165,16 +219,21 @@ def run_experiment(config: ExperimentConfig, stage: str = "train") -> TrainingRe
     parent_id, experiment_id = runs.open_parent(
         config.study, key, tags, f"{config.study}-{config.data.dataset}-{config.model.family}")
     runs.log_config(parent_id, config)
-    children: dict[int, str] = {}
-    ok = False
+    unit = TrainLatentSize(config, parent_id, experiment_id, data)
+    status = "FAILED"
     try:
-        for size in config.latent_sizes:
-            children[size], _ = train_one(config, data, size, parent_id, experiment_id)
-        log_parent_summary(parent_id, {f"z{size}": run for size, run in children.items()},
-                           describe(config))
-        ok = True
+        with scoped_state_dir(config.launch.state_dir, project_root()):
+            trained = map_units(unit, config.latent_sizes, config.launch,
+                                f"train-{config.study}-{parent_id[:8]}",
+                                [f"z{size}" for size in config.latent_sizes], unit.finished)
+        if trained is None:  # resumed (by key) when the command is started again
+            status = "SCHEDULED"
+            return TrainingResult(experiment_id, parent_id, {}, submitted=True)
+        children = dict(zip(config.latent_sizes, trained))
+        log_parent_summary(parent_id, {f"z{size}": run for size, run in children.items()}, describe(config))
+        status = "FINISHED"
     finally:
-        runs.end_run(ok)
+        runs.end_run_as(status)
     return TrainingResult(experiment_id, parent_id, children)
 
 

@@ -16,7 +16,12 @@ METRICS_FILE = "train_metrics.json"
 
 
 def train(config: ExperimentConfig, context: StageContext) -> dict[str, Any]:
+    """Train (here, or one Slurm array task per latent size: the section's `launch:`); without
+    waiting for the array no metrics are written: the same command started again collects them."""
     result = run_experiment(config, stage=context.stage)
+    if result.submitted:
+        return {"parent_run_id": result.parent_run_id, "experiment_id": result.experiment_id,
+                "submitted": True}
     summary = {f"latent_{size}": {name.replace("/", "_"): value
                                   for name, value in final_metrics(run_id, SUMMARY).items()}
                for size, run_id in result.child_run_ids.items()}

@@ -10,7 +10,6 @@ Optuna reads the objective values from it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import optuna
@@ -18,6 +17,7 @@ from optuna.trial import TrialState
 
 from vae_core.data import DatasetSplits
 from vae_core.experiment import train_one
+from vae_core.launch.task import slurm_job_id
 from vae_core.sweep.disentanglement import ScoreAfterTraining, is_scored
 from vae_core.sweep.search import suggest
 from vae_core.sweep.spec import StudySpec
@@ -31,13 +31,6 @@ RETRY_TAG = "optuna.retry_of"
 RUN_ATTR = "mlflow_run_id"
 SKIPPED_ATTR = "skipped"
 SLURM_ATTR = "slurm_job_id"
-
-
-def slurm_job_id() -> str | None:
-    """This process's Slurm job ('<array>_<task>' in an array), None outside Slurm."""
-    if os.environ.get("SLURM_ARRAY_JOB_ID"):
-        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '0')}"
-    return os.environ.get("SLURM_JOB_ID")
 
 
 class TrialCallback(Callback):

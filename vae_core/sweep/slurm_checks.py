@@ -1,16 +1,12 @@
-"""Refusals before anything goes to Slurm: what compute nodes cannot share, a missing Slurm
-client, a partition the cluster does not have. Each names the fix."""
+"""A sweep's refusals before anything goes to Slurm: its Optuna study must be a database server
+every node reaches; the rest (tracking store, Slurm client, partition) is every launch's
+(vae_core/launch/checks.py)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from vae_core.config import ConfigError
-from vae_core.sweep.storage import redact
-
-SLURM_COMMANDS = ("sbatch", "srun", "squeue", "scancel", "sinfo")
-SHARED_TRACKING_SCHEMES = ("http://", "https://", "databricks", "postgresql", "mysql", "mssql")
+from vae_core.launch.checks import check_slurm_ready
+from vae_core.tracking.store import redact
 
 
 def check_shared_storage(url: str) -> None:
@@ -21,47 +17,7 @@ def check_shared_storage(url: str) -> None:
                           f"postgresql://user@db-host:5432/optuna (docs/scale-out.md)")
 
 
-def check_shared_tracking(uri: str) -> None:
-    """A tracking URI every compute node reaches: an MLflow server (or its database)."""
-    if not uri.startswith(SHARED_TRACKING_SCHEMES):
-        raise ConfigError(f"MLFLOW_TRACKING_URI: launcher slurm needs a tracking store every compute node "
-                          f"can reach, and {redact(uri)!r} is a file store on this machine; start an MLflow "
-                          f"server (mlflow server --backend-store-uri postgresql+psycopg2://... "
-                          f"--serve-artifacts) and export MLFLOW_TRACKING_URI=http://tracking-host:5000 "
-                          f"(docs/scale-out.md)")
-
-
-def check_slurm_commands() -> None:
-    missing = [name for name in SLURM_COMMANDS if shutil.which(name) is None]
-    if missing:
-        raise ConfigError(f"launcher: slurm needs the Slurm client commands on PATH; not found: "
-                          f"{', '.join(missing)}; run from a login node of the cluster (or load its "
-                          f"module), or use launcher: local")
-
-
-def cluster_partitions() -> list[str]:
-    """The partitions `sinfo` lists (the default one marked '*' there, unmarked here)."""
-    try:
-        done = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise ConfigError(f"launcher: slurm: `sinfo` did not answer ({error}); is slurmctld reachable "
-                          f"(SLURM_CONF)?") from None
-    if done.returncode != 0:
-        first = (done.stderr.strip().splitlines() or ["no output"])[0]
-        raise ConfigError(f"launcher: slurm: `sinfo` failed: {first}; is slurmctld reachable (SLURM_CONF)?")
-    return [name.rstrip("*") for name in done.stdout.split()]
-
-
-def check_partition(partition: str | None) -> None:
-    known = cluster_partitions()
-    if partition is not None and partition not in known:
-        raise ConfigError(f"slurm.partition: the cluster has no partition {partition!r}; allowed values: "
-                          f"{', '.join(known) or '(none: sinfo lists no partition)'}")
-
-
 def check_slurm_launch(storage_url: str, tracking_uri: str, partition: str | None) -> None:
     """Every refusal, cheapest first: nothing is submitted unless all pass."""
     check_shared_storage(storage_url)
-    check_shared_tracking(tracking_uri)
-    check_slurm_commands()
-    check_partition(partition)
+    check_slurm_ready(tracking_uri, partition)

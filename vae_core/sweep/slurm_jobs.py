@@ -1,15 +1,12 @@
 """A study's Slurm jobs: recorded in the Optuna study (user attribute `slurm_jobs`, one entry per
 launch) so that `sweep-status` and `sweep-cancel` find them from the study name alone.
 
-Job states come from `squeue --states=all` (which also remembers jobs that ended within the
-cluster's MinJobAge) and, for jobs it has forgotten, from the result file submitit writes when
-a task returns or raises; no accounting database (sacct) is needed.
+Job states come from squeue and submitit's result files (vae_core/launch/jobs.py); no
+accounting database (sacct) is needed.
 """
 
 from __future__ import annotations
 
-import pickle
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +15,9 @@ from typing import Any
 import optuna
 from submitit.core.utils import JobPaths
 
+from vae_core.launch.jobs import ACTIVE_STATES, read_result, result_state, squeue_states
+
 JOBS_ATTR = "slurm_jobs"
-ACTIVE_STATES = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED",
-                 "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED")
 
 
 @dataclass(frozen=True)
@@ -48,30 +45,6 @@ def launch_jobs(entry: dict[str, Any]) -> list[tuple[str, str]]:
     return [(task, "worker") for task in entry["tasks"]] + [(entry["close"], "close")]
 
 
-def squeue_states(job_ids: list[str]) -> dict[str, tuple[str, str]]:
-    """job id ('12_0' for an array task) -> (state, node or pending reason), as squeue knows them."""
-    if not job_ids:
-        return {}
-    done = subprocess.run(["squeue", "--noheader", "--array", "--states=all", "--jobs", ",".join(job_ids),
-                           "--format=%i|%T|%R"], capture_output=True, text=True, timeout=60)
-    states = {}
-    for line in done.stdout.splitlines():  # exit 1 when squeue knows none of them
-        job_id, state, where = (line.split("|") + ["", ""])[:3]
-        states[job_id.strip()] = (state.strip(), where.strip())
-    return states
-
-
-def result_state(folder: Path, job_id: str) -> str:
-    """What submitit's result file says of a job squeue forgot: COMPLETED, FAILED or ENDED
-    (no result file: killed or cancelled before it could write one)."""
-    path = JobPaths(folder, job_id=job_id).result_pickle
-    if not path.is_file():
-        return "ENDED"
-    with path.open("rb") as file:
-        outcome = pickle.load(file)[0]
-    return "COMPLETED" if outcome == "success" else "FAILED"
-
-
 def job_states(entry: dict[str, Any]) -> list[JobState]:
     folder = Path(entry["folder"])
     jobs = launch_jobs(entry)
@@ -89,9 +62,8 @@ def active_jobs(entry: dict[str, Any]) -> list[str]:
 
 def closing_result(entry: dict[str, Any]) -> dict[str, Any] | None:
     """The closing job's summary (None until it has written it); its traceback if it raised."""
-    path = JobPaths(Path(entry["folder"]), job_id=entry["close"]).result_pickle
-    if not path.is_file():
+    result = read_result(Path(entry["folder"]), entry["close"])
+    if result is None:
         return None
-    with path.open("rb") as file:
-        outcome, value = pickle.load(file)
+    outcome, value = result
     return value if outcome == "success" else {"error": value}

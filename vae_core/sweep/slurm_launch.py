@@ -9,7 +9,6 @@ before the study, its parent run or any job exists.
 
 from __future__ import annotations
 
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -21,9 +20,10 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 import vae_core
-from vae_core.experiment import STATE_DIR_ENV, load_data
+from vae_core.experiment import load_data
+from vae_core.launch.settings import state_dir_path
+from vae_core.launch.task import executor_parameters, task_setup
 from vae_core.sweep.bridge import SKIPPED_ATTR, SLURM_ATTR
-from vae_core.sweep.launch_settings import SlurmSettings, state_dir_path
 from vae_core.sweep.runner import check_trials_fit, count_states, open_study, parent_run, storage_url
 from vae_core.sweep.slurm_checks import check_slurm_launch
 from vae_core.sweep.slurm_jobs import active_jobs, closing_result, record_launch
@@ -35,30 +35,6 @@ from vae_core.tracking.store import configure_tracking, project_root, tracking_u
 
 CLOSE_TIME_MIN = 30
 POLL_S = 2.0
-
-
-def task_setup(settings: SlurmSettings, tracking: str, state_dir: Path, code: Path) -> list[str]:
-    """Shell lines the job script runs first: the study's own (modules, environments), then what
-    every task needs: this checkout's vae_core importable, the tracking server, the shared state
-    folder."""
-    exports = {"MLFLOW_TRACKING_URI": tracking, STATE_DIR_ENV: str(state_dir),
-               "OMP_NUM_THREADS": str(settings.cpus_per_task)}
-    return [*settings.setup, f"export PYTHONPATH={shlex.quote(str(code))}${{PYTHONPATH:+:$PYTHONPATH}}",
-            *(f"export {key}={shlex.quote(value)}" for key, value in exports.items())]
-
-
-def executor_parameters(settings: SlurmSettings, name: str, setup: list[str]) -> dict[str, Any]:
-    """submitit SlurmExecutor parameters of one worker task (its names; sbatch's in comments)."""
-    parameters: dict[str, Any] = {
-        "job_name": name, "time": settings.time_min, "cpus_per_task": settings.cpus_per_task,  # --time
-        "setup": setup, "additional_parameters": settings.sbatch_parameters()}
-    if settings.partition:
-        parameters["partition"] = settings.partition
-    if settings.gpus_per_task:
-        parameters["gpus_per_task"] = settings.gpus_per_task
-    if settings.mem_gb:
-        parameters["mem"] = f"{max(1, round(settings.mem_gb * 1024))}M"
-    return parameters
 
 
 def closing_parameters(worker: dict[str, Any], array_job: str) -> dict[str, Any]:

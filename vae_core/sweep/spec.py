@@ -25,14 +25,14 @@ from vae_core.config import (
     typed,
 )
 from vae_core.experiment import ExperimentConfig, all_flat_keys
-from vae_core.sweep.disentanglement import check_scorable, check_scored_metric, is_scored, parse_scoring
-from vae_core.sweep.launch_settings import (
+from vae_core.launch.settings import (
     DEFAULT_STATE_DIR,
     SlurmSettings,
     parse_launcher,
     parse_slurm,
     parse_state_dir,
 )
+from vae_core.sweep.disentanglement import check_scorable, check_scored_metric, is_scored, parse_scoring
 from vae_core.sweep.space import Dimension, field_kinds, parse_dimension
 
 # What the trainer logs for every family (Trainer.train_epoch / evaluate); model/* are the

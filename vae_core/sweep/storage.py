@@ -15,6 +15,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from vae_core.config import ConfigError
+from vae_core.tracking.store import redact
 
 # Heartbeats and trial retries are marked experimental in Optuna 5 but are its documented way.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -28,15 +29,6 @@ def default_storage_url(study: str, root: Path) -> str:
     folder = root / ".optuna"
     folder.mkdir(exist_ok=True)
     return f"sqlite:///{folder / f'{study}.db'}"
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for logs and tags."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest and ":" in rest.split("@", 1)[0]:
-        user = rest.split("@", 1)[0].split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def open_storage(url: str, heartbeat_s: int) -> RDBStorage:

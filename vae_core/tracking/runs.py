@@ -201,6 +201,12 @@ def end_run(ok: bool) -> None:
     mlflow.end_run("FINISHED" if ok else "FAILED")
 
 
+def end_run_as(status: str) -> None:
+    """End the active run FINISHED, FAILED, or SCHEDULED (its work was sent to a cluster and goes
+    on there; not FINISHED, so the same command started again resumes it by its key)."""
+    mlflow.end_run(status)
+
+
 @contextmanager
 def stage_run(study: str, stage: str, run_name: str, config: BaseModel | None = None,
               tags: dict[str, str] | None = None) -> Iterator[str]:

@@ -23,6 +23,15 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlflow.db'}"
 
 
+def redact(url: str) -> str:
+    """The URL without its password, for logs and tags."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{rest.split('@', 1)[1]}"
+    return url
+
+
 def configure_tracking() -> str:
     """Point mlflow at the project's store; returns the URI so callers can print it."""
     import mlflow

@@ -197,7 +197,7 @@ def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: 
     and writes the uninterrupted analysis's tables; a changed setting computes all again."""
     import importlib
 
-    geometry_runner = importlib.import_module("vae_core.studies.id_ii.analyze")
+    geometry_runner = importlib.import_module("vae_core.studies.id_ii.geometry_units")
 
     real, calls, kill = geometry_runner.layer_geometry, [], [True]
 

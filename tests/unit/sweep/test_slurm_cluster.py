@@ -180,7 +180,7 @@ def test_an_unknown_partition_is_refused_with_the_cluster_s_partitions(slurm_clu
     assert main(["sweep", "--study", str(path), "--storage", "postgresql://nobody@127.0.0.1:9/x"]) == 2
     error = capsys.readouterr().err
     assert "slurm.partition: the cluster has no partition 'gpu'; allowed values: debug" in error
-    from vae_core.sweep.slurm_checks import check_partition
+    from vae_core.launch.checks import check_partition
 
     check_partition("debug")  # the cluster's own partition passes
     check_partition(None)  # as does the cluster's default

@@ -12,8 +12,9 @@ from submitit.slurm.slurm import _make_sbatch_string
 from tests.sweep_helpers import study_document
 from vae_core.config import ConfigError
 from vae_core.experiment import STATE_DIR_ENV, state_path
-from vae_core.sweep.launch_settings import state_dir_path
-from vae_core.sweep.slurm_launch import closing_parameters, executor_parameters, task_setup
+from vae_core.launch.settings import state_dir_path
+from vae_core.launch.task import executor_parameters, task_setup
+from vae_core.sweep.slurm_launch import closing_parameters
 from vae_core.sweep.spec import parse_study
 
 FULL = {"partition": "gpu-a100", "time_min": 90, "cpus_per_task": 4, "gpus_per_task": 1, "mem_gb": 7.5,

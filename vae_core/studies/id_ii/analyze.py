@@ -13,35 +13,34 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt, field_validator
-from torch import nn
 
-from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance, layer_geometry
-from vae_core.analysis.representations import (
-    LayerStore,
-    capture,
-    decodes,
-    layer_spec,
-    prior_samples,
-    temporary_store_folder,
-)
-from vae_core.analysis.sample_quality import DESCRIPTION, SCORE, frechet_distance, moments
+from vae_core.analysis.layer_geometry import LayerGeometry, cross_imbalance
+from vae_core.analysis.representations import temporary_store_folder
+from vae_core.analysis.sample_quality import DESCRIPTION, SCORE, moments
 from vae_core.config import ConfigError, IntList, Options, StrictModel, StrList
-from vae_core.experiment import DataConfig, ExperimentConfig, load_data
+from vae_core.experiment import ExperimentConfig
 from vae_core.experiment.train import finished_training
+from vae_core.launch.fanout import check_launch
+from vae_core.launch.settings import LaunchConfig
 from vae_core.plots.geometry import geometry_figures
 from vae_core.studies.base import StageContext
-from vae_core.studies.id_ii.geometry_cache import GeometryCache, cache_key, points_digest
+from vae_core.studies.id_ii.geometry_cache import GeometryCache, points_digest
+from vae_core.studies.id_ii.geometry_units import (
+    cache_folder,
+    capture_checkpoint,
+    checkpoint_geometry,
+    compute_on_slurm,
+    evaluation_points,
+)
 from vae_core.tracking import analysis_runs
-from vae_core.tracking.checkpoints import checkpoints_of, load_model
+from vae_core.tracking.checkpoints import checkpoints_of
 from vae_core.tracking.history import metric_history
 from vae_core.tracking.records import log_at_step
 from vae_core.tracking.runs import logged_config
-from vae_core.tracking.store import project_root
 from vae_core.training.device import resolve_device
 
 FD_METRIC = f"sample_quality.{SCORE}"
 KL_METRIC = "val/kl"
-CACHE_FOLDER = Path(".vae_state") / "geometry"  # under the project root, beside training's resume state
 
 
 class GeometryConfig(StrictModel):
@@ -80,61 +79,18 @@ def resolve(reference: str, epochs: list[int]) -> ModelCheckpoints:
     return ModelCheckpoints(label, run_id, uris)
 
 
-def evaluation_points(config: GeometryConfig, first: ModelCheckpoints) -> tuple[np.ndarray, str]:
-    """The first n_points test points of the data set the first model was trained on."""
-    trained = logged_config(first.source_run_id, ExperimentConfig)
-    if not config.dataset and trained is None:
-        raise ConfigError("dataset: the model has no training run to read it from; pass --dataset")
-    if config.dataset:
-        data = DataConfig(dataset=config.dataset, dataset_options=config.dataset_options)
-    else:
-        data = trained.data
-        if data.data_file and not Path(data.data_file).is_file():
-            data = data.model_copy(update={"data_file": ""})
-    seed = trained.trainer.seed if trained else config.seed
-    splits = load_data(data, seed)
-    if config.n_points > len(splits.test):
-        print(f"geometry: n_points {config.n_points} capped to the {len(splits.test)} test points "
-              f"of {data.dataset}", flush=True)
-    return splits.test[:config.n_points], data.dataset
-
-
-def _checkpoint(config: GeometryConfig, uri: str, points: Any, folder: Path
-                ) -> tuple[nn.Module, LayerStore, dict[str, str]]:
-    device = resolve_device(config.device)
-    model = load_model(uri, device=str(device))
-    spec = layer_spec(model, config.layers or None)
-    store = capture(model, points.to(device), spec, folder, latent=config.latent, seed=config.seed)
-    return model, store, spec
-
-
 def analyse_model(config: GeometryConfig, model: ModelCheckpoints, points: Any,
-                  reference: tuple[np.ndarray, np.ndarray], run_id: str
+                  reference: tuple[np.ndarray, np.ndarray], run_id: str, cache: GeometryCache
                   ) -> tuple[dict[int, LayerGeometry], dict[int, float], dict[str, str]]:
     """Geometry of every checkpoint and, where the network decodes, fd_pixel of as many prior
     samples as points against the points' moments `reference`; logged to run_id by epoch.
-    Checkpoints finished by an earlier run of the same analysis are read from the cache."""
-    cache = GeometryCache(project_root() / CACHE_FOLDER)
-    settings = {"latent": config.latent, "layers": config.layers, "k": config.k, "seed": config.seed}
+    Checkpoints finished by an earlier run of the same analysis (or by an array task) are read
+    from the cache."""
     digest = points_digest(points)
     results, scores, spec = {}, {}, {}
     for epoch, uri in model.uris.items():
-        last = epoch == max(model.uris)  # neighbour lists serve the cross-size matrices only
-        key = cache_key(uri, epoch, digest, settings)
-        cached = cache.load(key, with_neighbours=last)
-        if cached:
-            results[epoch], score, spec = cached
-        else:
-            with temporary_store_folder() as folder:
-                network, store, spec = _checkpoint(config, uri, points, Path(folder))
-                results[epoch] = layer_geometry(store, k=config.k)
-            if not last:
-                results[epoch].neighbours.clear()
-            score = None
-            if decodes(network):
-                samples = prior_samples(network, points, len(points), config.seed).numpy()
-                score = frechet_distance(*moments(samples), *reference)
-            cache.save(key, results[epoch], score, spec)
+        results[epoch], score, spec, cached = checkpoint_geometry(
+            config, uri, epoch, epoch == max(model.uris), points, reference, cache, digest)
         metrics = results[epoch].metrics()
         if score is not None:
             scores[epoch] = metrics[FD_METRIC] = score
@@ -159,7 +115,7 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
             continue
         epoch, uri = max(target.uris.items())
         with temporary_store_folder() as folder:
-            _, store, _ = _checkpoint(config, uri, points, Path(folder))
+            _, store, _ = capture_checkpoint(config, uri, points, Path(folder))
             found = cross_imbalance({m.label: finals[m.label].nearest() for m in sources}, store,
                                     finals[target.label].neighbours)
             matrices.update({f"{label}->{target.label}": matrix.tolist() for label, matrix in found.items()})
@@ -211,10 +167,18 @@ def _label_models(config: GeometryConfig) -> list[ModelCheckpoints]:
     return models
 
 
-def run_geometry(config: GeometryConfig, out_dir: Path, study: str = "geometry") -> dict[str, Any]:
-    """Analyse every model; JSON files to out_dir and the MLflow run, figures beside them."""
+def run_geometry(config: GeometryConfig, out_dir: Path, study: str = "geometry",
+                 launch: LaunchConfig | None = None) -> dict[str, Any] | None:
+    """Analyse every model; JSON files to out_dir and the MLflow run, figures beside them. With
+    launch slurm the checkpoints are computed by one array task per model first (None: the
+    array was submitted without waiting; the same command started again collects it)."""
+    launch = launch or LaunchConfig()
+    check_launch(launch)
     models = _label_models(config)
     points, dataset = evaluation_points(config, models[0])
+    if launch.launcher == "slurm" and not compute_on_slurm(config, models, points, launch, study):
+        return None
+    cache = GeometryCache(cache_folder(launch))
     reference = moments(points.numpy())
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {"models": ",".join(config.models)[:500], "n_points": len(points), "latent": config.latent,
@@ -227,7 +191,7 @@ def run_geometry(config: GeometryConfig, out_dir: Path, study: str = "geometry")
             child = analysis_runs.start_child(parent, f"geometry-{model.label}", {
                 "vae.kind": "analysis", "analysis": "geometry", "latent_mode": config.latent,
                 "source_run_id": model.source_run_id or ""})
-            results[model.label], scores, spec = analyse_model(config, model, points, reference, child)
+            results[model.label], scores, spec = analyse_model(config, model, points, reference, child, cache)
             if scores:
                 quality[model.label] = {str(epoch): value for epoch, value in scores.items()}
             analysis_runs.end_child(child)
@@ -257,15 +221,20 @@ def run_geometry(config: GeometryConfig, out_dir: Path, study: str = "geometry")
 
 
 class AnalyzeStageConfig(GeometryConfig):
-    """The analyze section of projects/id_ii/params.yaml; the models are the train stage's runs."""
+    """The analyze section of projects/id_ii/params.yaml; the models are the train stage's runs,
+    analysed here or one Slurm array task per model (`launch:`)."""
 
     kind: Literal["geometry"] = "geometry"
+    launch: LaunchConfig = Field(default_factory=LaunchConfig)
 
 
 def analyze(config: AnalyzeStageConfig, context: StageContext) -> dict[str, Any]:
+    check_launch(config.launch)
     declared = context.section(f"train_{context.item}" if context.item else "train", ExperimentConfig)
     _, children = finished_training(declared)
-    settings = config.model_dump(exclude={"kind"})
+    settings = config.model_dump(exclude={"kind", "launch"})
     geometry = GeometryConfig.model_validate({**settings, "models": settings["models"] or children})
-    tables = run_geometry(geometry, context.out_dir / "geometry", study=declared.study)
+    tables = run_geometry(geometry, context.out_dir / "geometry", declared.study, config.launch)
+    if tables is None:
+        return {"submitted": True}
     return {"out_dir": str(context.out_dir / "geometry"), "models": tables["geometry"]["models"]}

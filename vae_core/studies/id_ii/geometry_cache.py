@@ -53,14 +53,18 @@ class GeometryCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def has(self, key: str | None, with_neighbours: bool) -> bool:
+        """Whether the entry is there (with the neighbour lists, when asked for)."""
+        entry = self.folder / key if key else None
+        return entry is not None and (entry / RESULT).is_file() and (
+            not with_neighbours or (entry / NEIGHBOURS).is_file())
+
     def load(self, key: str | None, with_neighbours: bool
              ) -> tuple[LayerGeometry, float | None, dict[str, str]] | None:
         """The entry, or None when it is missing or lacks the neighbour lists asked for."""
-        entry = self.folder / key if key else None
-        if entry is None or not (entry / RESULT).is_file():
+        if not self.has(key, with_neighbours):
             return None
-        if with_neighbours and not (entry / NEIGHBOURS).is_file():
-            return None
+        entry = self.folder / key
         document = json.loads((entry / RESULT).read_text())
         geometry = LayerGeometry(**document["geometry"])
         if with_neighbours:

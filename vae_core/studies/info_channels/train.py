@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import PositiveInt
 
 from vae_core.config import StrictModel
+from vae_core.launch.settings import use_state_dir
 from vae_core.studies.base import StageContext
-from vae_core.sweep.launch_settings import use_state_dir
 from vae_core.sweep.runner import run_sweep
 from vae_core.sweep.spec import load_study_spec, study_file
 from vae_core.tracking.store import project_root

@@ -1,32 +1,44 @@
-"""How a study's workers are launched: `launcher` (local processes or a Slurm array), the
-`slurm:` block (what one array task asks the cluster for) and `state_dir` (the trainer's resume
-state, which must be on a filesystem every node shares for a requeued trial to resume).
+"""How work is launched: `launcher` (in this process / local worker processes, or a Slurm job
+array), the `slurm:` block (what one array task asks the cluster for) and `state_dir` (resume
+state, which must be on a filesystem every node shares for a requeued task to resume).
 
-Checked when the study file is read, like every other key, so a typo fails before anything is
-submitted.
+A sweep's study file and a stage's `launch:` section (`LaunchConfig`) read the same keys through
+the same checks, so a typo fails before anything is submitted.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from vae_core.config import ConfigError, reject_unknown_keys, require_choice, require_float, require_int
-from vae_core.experiment import STATE_DIR_ENV
+from pydantic import Field, field_validator
+
+from vae_core.config import (
+    ConfigError,
+    StrictModel,
+    reject_unknown_keys,
+    require_choice,
+    require_float,
+    require_int,
+)
 
 LAUNCHERS = ("local", "slurm")
 SLURM_KEYS = ("partition", "time_min", "cpus_per_task", "gpus_per_task", "mem_gb", "sbatch", "setup",
               "log_dir")
 SBATCH_LINE = re.compile(r"^--(?P<key>[a-z][a-z0-9-]*)(=(?P<value>\S.*))?$")
 DEFAULT_STATE_DIR = ".vae_state"
+STATE_DIR_ENV = "VAE_STATE_DIR"  # set in Slurm tasks: resume state on a shared filesystem
 
 
 @dataclass(frozen=True)
 class SlurmSettings:
-    """Resources of one array task (one Optuna worker); None leaves it to the cluster's default."""
+    """Resources of one array task (one Optuna worker, one stage unit); None leaves it to the
+    cluster's default."""
 
     partition: str | None = None
     time_min: int = 60
@@ -50,7 +62,7 @@ class SlurmSettings:
 def _lines(key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{key}: expected a list of non-empty strings, got {value!r}")
     return tuple(v.strip() for v in value)
 
@@ -113,3 +125,49 @@ def use_state_dir(setting: str, root: Path) -> Path:
     path = state_dir_path(setting, root)
     os.environ[STATE_DIR_ENV] = str(path)
     return path
+
+
+@contextmanager
+def scoped_state_dir(setting: str, root: Path) -> Iterator[Path]:
+    """use_state_dir for the length of a block (a stage in a long-lived process, a test), then
+    VAE_STATE_DIR as it was."""
+    before = os.environ.get(STATE_DIR_ENV)
+    try:
+        yield use_state_dir(setting, root)
+    finally:
+        if before is None:
+            os.environ.pop(STATE_DIR_ENV, None)
+        else:
+            os.environ[STATE_DIR_ENV] = before
+
+
+class LaunchConfig(StrictModel):
+    """A stage's `launch:` section: where its units (latent sizes, models, grid points) run.
+
+    `local` runs them one after another in this process; `slurm` sends them out as one job array
+    (vae_core/launch/fanout.py) with the `slurm:` block's resources and waits for them, unless
+    `wait` is false (the same command started again collects the results)."""
+
+    written_nested: ClassVar[bool] = True  # errors name `launch.launcher`, as the user writes it
+    launcher: Literal["local", "slurm"] = "local"
+    slurm: SlurmSettings = Field(default_factory=SlurmSettings)
+    state_dir: str = DEFAULT_STATE_DIR
+    wait: bool = True
+
+    @field_validator("slurm", mode="before")
+    @classmethod
+    def _slurm(cls, value: Any) -> SlurmSettings:
+        if isinstance(value, SlurmSettings):
+            return value
+        try:
+            return parse_slurm(value)
+        except ConfigError as error:
+            raise ConfigError(f"launch.{error}") from None
+
+    @field_validator("state_dir", mode="before")
+    @classmethod
+    def _state_dir(cls, value: Any) -> str:
+        try:
+            return parse_state_dir(value)
+        except ConfigError as error:
+            raise ConfigError(f"launch.{error}") from None
