@@ -47,6 +47,7 @@ class TrainerConfig(StrictModel):
     seed: NonNegativeInt = 0
     save_interval: IntList | CheckpointRule = Field(default_factory=CheckpointRule)
     group_lr: dict[str, PositiveFloat] = Field(default_factory=dict)  # e.g. {variances: 0.01}
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: every group's rate to 0 at the end
     kl_schedule: Literal["constant", "linear"] = "constant"
     kl_start: NonNegativeFloat = 0.0  # linear: the KL scale at step 0, rising to 1
     kl_warmup: float = Field(0.3, gt=0.0, le=1.0)  # linear: the fraction of all steps it takes

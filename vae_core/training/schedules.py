@@ -1,5 +1,6 @@
 """Schedules the trainer applies through callbacks: the KL scale rising to 1 (annealing,
-warm-up). A family reads `model.kl_scale` in its loss weight."""
+warm-up), which a family reads as `model.kl_scale`, and the learning rate decaying to 0
+(cosine), which brings the last epoch near a stationary point instead of Adam's noise floor."""
 
 from __future__ import annotations
 
@@ -25,6 +26,28 @@ class LinearKLSchedule(Callback):
     def _set(self, trainer: Trainer) -> None:
         steps = trainer.config.epochs * math.ceil(trainer.data.train.shape[0] / trainer.config.batch_size)
         trainer.model.kl_scale = linear_ramp(trainer.global_step, steps, self.start, self.fraction)
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self._set(trainer)
+
+    def on_step_end(self, trainer: Trainer, step, batch, output) -> None:
+        self._set(trainer)
+
+
+def cosine_factor(step: int, total_steps: int) -> float:
+    """1 at step 0 -> 0 at the last step, along half a cosine."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
+
+
+class CosineLRSchedule(Callback):
+    """Every parameter group's rate = its initial rate x `cosine_factor`, set before each step.
+    The initial rate is kept in the group (`initial_lr`), so a resumed run continues the curve."""
+
+    def _set(self, trainer: Trainer) -> None:
+        steps = trainer.config.epochs * math.ceil(trainer.data.train.shape[0] / trainer.config.batch_size)
+        for group in trainer.optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * cosine_factor(trainer.global_step, steps)
 
     def on_train_start(self, trainer: Trainer) -> None:
         self._set(trainer)

@@ -52,7 +52,7 @@ class Trainer:
 
     def __init__(self, model: nn.Module, data: DatasetSplits, config: TrainerConfig,
                  callbacks: Sequence[Callback] = (), state_path: Path | None = None) -> None:
-        from vae_core.training.schedules import LinearKLSchedule
+        from vae_core.training.schedules import CosineLRSchedule, LinearKLSchedule
 
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
@@ -65,6 +65,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         if config.kl_schedule == "linear":  # last: per-step loggers record the scale a step used
             self.callbacks.append(LinearKLSchedule(config.kl_start, config.kl_warmup))
+        if config.lr_schedule == "cosine":
+            self.callbacks.append(CosineLRSchedule())
         self.state_path = state_path
         torch.manual_seed(config.seed)
         self.optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.lr,
