@@ -18,6 +18,7 @@ from vae_core.models.architectures import ARCHITECTURES
 from vae_core.models.config import ModelConfig
 from vae_core.models.families import VAE, AEConfig, AutoEncoder, VAEConfig
 from vae_core.models.gaussian_vae import GaussianVAE, GaussianVAEConfig
+from vae_core.models.hierarchical_config import HVAEConfig, LVAEConfig, build_hierarchical_family
 from vae_core.models.likelihoods import build_likelihood
 from vae_core.models.linear_vae import LinearVAE, LinearVAEConfig
 from vae_core.models.prior_vae import PriorVAE, PriorVAEConfig
@@ -29,6 +30,7 @@ Shape = tuple[int, ...]
 class Family:
     config: type[ModelConfig]
     build: Callable[[Any, Shape], nn.Module]
+    example_shape: Shape = (1, 8, 8)  # a data shape the family accepts (tests build every family)
 
 
 def _autoencoder(config: AEConfig, shape: Shape) -> AutoEncoder:
@@ -65,6 +67,8 @@ FAMILIES: dict[str, Family] = {
     "gaussian_vae": Family(GaussianVAEConfig, _gaussian_vae),
     "linear_vae": Family(LinearVAEConfig, _linear_vae),
     "prior_vae": Family(PriorVAEConfig, _prior_vae),
+    "hvae": Family(HVAEConfig, build_hierarchical_family, (1, 28, 28)),
+    "lvae": Family(LVAEConfig, build_hierarchical_family, (1, 28, 28)),
 }
 
 

@@ -96,7 +96,10 @@ class Trainer:
     # -- one epoch --------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """One pass over the shuffled training set; loss terms are summed on the device and read
-        once, at the end (no host sync per step)."""
+        once, at the end (no host sync per step). A model with `set_epoch(epoch, epochs)` (a
+        Gumbel temperature, a rate warm-up) is told the epoch first."""
+        if hasattr(self.model, "set_epoch"):
+            self.model.set_epoch(epoch, self.config.epochs)
         self.model.train()
         sums = TermSums(self.sum_dtype)
         output = None

@@ -84,10 +84,11 @@ def test_gaussian_nll_matches_scipy(name):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_registered_family_builds_and_takes_one_step(family):
     """Each family with its own defaults: one forward pass, finite loss, one optimiser step."""
-    model = build_model(model_config({"family": family, "latent_size": 2}), (1, 8, 8))
+    shape = FAMILIES[family].example_shape
+    model = build_model(model_config({"family": family, "latent_size": 2}), shape)
     before = [p.detach().clone() for p in model.parameters()]
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    out = model(torch.rand(6, 1, 8, 8))
+    out = model(torch.rand(6, *shape))
     assert torch.isfinite(out.loss)
     out.loss.backward()
     optimiser.step()
