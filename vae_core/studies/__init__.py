@@ -12,6 +12,7 @@ from vae_core.studies import (
     default,
     disentanglement,
     elbo_entropies,
+    hit,
     id_ii,
     info_channels,
 )
@@ -24,6 +25,7 @@ STUDIES: dict[str, dict[str, Stage]] = {
     "ae_vs_vae": ae_vs_vae.STAGES,
     "disentanglement": disentanglement.STAGES,
     "info_channels": info_channels.STAGES,
+    "hit": hit.STAGES,
 }
 
 

@@ -33,3 +33,8 @@ def final_metrics(run_id: str, metrics: Iterable[str], digits: int = 6) -> dict[
     """The last logged value of each metric (None when never logged), rounded for metric files."""
     latest = MlflowClient().get_run(run_id).data.metrics
     return {name: round(latest[name], digits) if name in latest else None for name in metrics}
+
+
+def latest_metrics(run_id: str) -> dict[str, float]:
+    """The last logged value of every metric of a run."""
+    return dict(MlflowClient().get_run(run_id).data.metrics)
