@@ -39,7 +39,8 @@ class HVAEConfig(ModelConfig):
 
     @model_validator(mode="after")
     def _no_mlp_keys(self) -> HVAEConfig:
-        given = [key for key in UNUSED_KEYS if key in self.model_fields_set]
+        given = [key for key in UNUSED_KEYS  # a stored config repeats the defaults: those pass
+                 if getattr(self, key) != type(self).model_fields[key].get_default(call_default_factory=True)]
         if given:
             raise ValueError(f"{given[0]}: the {self.family} family has its own S2 architecture; remove "
                              f"{given[0]} (set conv_channels and latent_size instead)")
