@@ -17,7 +17,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from vae_core.models.divergences import gaussian_kl
-from vae_core.models.families import ModelOutput
+from vae_core.models.families import AutoEncoder, ModelOutput
 from vae_core.models.hierarchical_latents import (
     Z_FAMILIES,
     gumbel_temperature,
@@ -140,6 +140,8 @@ class HierarchicalVAE(nn.Module):
 
     def logs(self) -> dict[str, float]:
         return {"temperature": self.temperature, "kl_scale": self.kl_scale, **self.likelihood.logs()}
+
+    step_metrics = AutoEncoder.step_metrics  # per-step logging: every term, both rates included
 
     # -- evaluation -------------------------------------------------------------------------
     @torch.no_grad()

@@ -75,8 +75,9 @@ def test_a_grid_with_an_impossible_z_dims_starts_no_run(tmp_path, tracking_uri):
     (tmp_path / "MLproject").write_text("name: refusal\n")
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump({
-        "study": "hit_refused", "base": {"dataset": "digits", "dataset_options": {"resize": 28}, "model": "hvae",
-                                         "latent_kind": "categorical", "epochs": 1},
+        "study": "hit_refused",
+        "base": {"dataset": "digits", "dataset_options": {"resize": 28}, "model": "hvae",
+                 "latent_kind": "categorical", "epochs": 1},
         "space": {"latent_size": {"grid": [4, 1]}}, "sampler": {"name": "grid"},
         "objectives": "val/neg_elbo", "storage": f"sqlite:///{tmp_path / 'optuna.db'}"}))
     with pytest.raises(ConfigError, match=r"^space.latent_size: value 1 cannot train: z_dims"):
@@ -93,3 +94,17 @@ def test_the_hit_stages_refuse_a_grid_of_another_family(tmp_path, workdir):
     params.write_text(yaml.safe_dump({"evaluate": {"sweep_file": str(path)}}))
     with pytest.raises(ConfigError, match=r"^sweep_file: .*'vae'.*hvae, lvae"):
         run_stage("hit", "evaluate", params)
+
+
+@pytest.mark.parametrize("family", ["hvae", "lvae"])
+def test_per_step_metrics_hold_both_rates_without_warnings(family):
+    import warnings
+
+    config = typed(ExperimentConfig, {"model": family, "conv_channels": 2})
+    model = build_model(config.model_for(3), (1, 28, 28))
+    output = model(_images(4, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics = model.step_metrics(output)
+    assert metrics["step/rate_z"] == pytest.approx(float(output.rate_z))
+    assert metrics["step/rate_y_bpd"] == pytest.approx(float(output.rate_y) / (784 * math.log(2)))
