@@ -56,7 +56,11 @@ def evaluate_point(run_id: str, settings: dict[str, Any], classifier_reference: 
     x, labels = data.test, data.test_labels
     if typed_settings.test_limit:
         x, labels = x[:typed_settings.test_limit], labels[:typed_settings.test_limit]
-    epoch = max(run_checkpoints(run_id))
+    checkpoints = run_checkpoints(run_id)
+    if not checkpoints:
+        raise ConfigError(f"sweep_file: grid run {run_id} logged no checkpoint; keep the last epoch in "
+                          "the study file's save_interval")
+    epoch = max(checkpoints)
     metrics = evaluate_model(load_model(run_id, epoch), load_classifier(classifier_reference), x, labels,
                              typed_settings)
     log_at_step(run_id, metrics, epoch)
