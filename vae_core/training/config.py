@@ -51,6 +51,7 @@ class TrainerConfig(StrictModel):
     kl_schedule: Literal["constant", "linear"] = "constant"
     kl_start: NonNegativeFloat = 0.0  # linear: the KL scale at step 0, rising to 1
     kl_warmup: float = Field(0.3, gt=0.0, le=1.0)  # linear: the fraction of all steps it takes
+    test_each_epoch: bool = False  # also evaluate the test split every epoch (test/*), as S2 reports it
     log_every_steps: NonNegativeInt = 0  # per-step metrics every n optimiser steps; 0: none
     device: str = "auto"  # auto: cuda, else mps, else cpu; or cpu, cuda, cuda:N, mps
     precision: Literal["32", "bf16", "16-mixed"] = "32"  # the forward pass under autocast

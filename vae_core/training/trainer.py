@@ -169,6 +169,8 @@ class Trainer:
                 if epoch == 0:
                     metrics.update(self.evaluate(self.data.train, "train"))
                 metrics.update(self.evaluate(self.data.val, "val"))
+                if self.config.test_each_epoch:
+                    metrics.update(self.evaluate(self.data.test, "test"))
                 self.epoch = epoch
                 if self.state_path:
                     save_state(self.state_path, self.state_dict(metrics))

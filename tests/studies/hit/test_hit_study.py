@@ -20,10 +20,11 @@ from vae_core.tracking.classifiers import load_classifier
 
 BASE = {"dataset": "digits", "dataset_options": {"resize": 28}, "model": "hvae", "conv_channels": 4,
         "latent_size": 3, "likelihood": "bernoulli", "epochs": 1, "batch_size": 128, "lr": 3.0e-3,
-        "save_interval": [1], "system_metrics": False}
+        "save_interval": [1], "system_metrics": False,
+        "test_each_epoch": True}
 SETTINGS = {"iw_samples": 4, "n_samples": 100, "is_splits": 5, "probe_seeds": [0, 1], "seed": 0}
-EVALUATION = ["test/loss", "test/recon", "test/rate_z", "test/rate_y", "test/neg_elbo", "test/rate_z_bpd",
-              "test/rate_y_bpd", "ll.iwae", "ll.elbo", "recon.psnr", "mi.z_label", "mi.h_label",
+EVALUATION = ["eval/loss", "eval/recon", "eval/rate_z", "eval/rate_y", "eval/neg_elbo", "eval/rate_z_bpd",
+              "eval/rate_y_bpd", "ll.iwae", "ll.elbo", "recon.psnr", "mi.z_label", "mi.h_label",
               *[f"probe.{latent}.{probe}" for latent in "zy"
                 for probe in ("logreg_mean", "logreg_std", "svm_rbf", "svm_linear", "knn")],
               "clf.real_acc", "clf.recon_acc", "is.mean", "is.diversity", "is.sharpness", "fd_classifier"]
@@ -70,7 +71,7 @@ def test_two_by_two_grid_gives_four_finished_child_runs_with_every_metric(study)
         missing = [m for m in EVALUATION if m not in logged]
         assert not missing, missing
         assert all(math.isfinite(logged[m]) for m in EVALUATION)
-        for split in ("train", "val"):  # both rates per epoch, nats and bits per dimension
+        for split in ("train", "val", "test"):  # both rates per epoch, nats and bits per dimension
             for rate in ("rate_z", "rate_y"):
                 bits = logged[f"{split}/{rate}"] / (784 * math.log(2))
                 assert logged[f"{split}/{rate}_bpd"] == pytest.approx(bits)

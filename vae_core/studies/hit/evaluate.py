@@ -26,10 +26,10 @@ from vae_core.tracking.history import latest_metrics
 from vae_core.tracking.records import log_at_step
 
 EVAL_KEY_TAG = "hit.evaluation_key"
-HEADLINE = ("beta_y", "beta_z", "test/rate_z", "test/rate_y", "test/neg_elbo", "ll.iwae", "recon.psnr",
+HEADLINE = ("beta_y", "beta_z", "eval/rate_z", "eval/rate_y", "eval/neg_elbo", "ll.iwae", "recon.psnr",
             "mi.z_label", "probe.z.logreg_mean", "probe.y.logreg_mean", "clf.recon_acc", "is.mean",
             "fd_classifier")  # the DVC metrics file's numbers per grid point
-METRIC_PREFIXES = ("test/", "ll.", "recon.", "mi.", "probe.", "clf.", "is.", "fd_", "model.", "data.")
+METRIC_PREFIXES = ("eval/", "ll.", "recon.", "mi.", "probe.", "clf.", "is.", "fd_", "model.", "data.")
 
 
 class EvaluateStageConfig(StrictModel):

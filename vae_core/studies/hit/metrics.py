@@ -44,13 +44,14 @@ class EvaluationSettings(StrictModel):
 
 
 def loss_terms(model: HierarchicalVAE, x: torch.Tensor, settings: EvaluationSettings) -> dict[str, float]:
-    """test/loss, recon, rate_z, rate_y, neg_elbo (nats, and _bpd) in eval mode, a fixed noise seed."""
+    """eval/loss, recon, rate_z, rate_y, neg_elbo (nats, and _bpd) on the test images in eval mode,
+    a fixed noise seed (`eval/`: the trainer's own per-epoch `test/` stays apart)."""
     sums = TermSums()
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(settings.seed)
         for batch in x.split(settings.batch_size):
             sums.add(model(batch), batch.shape[0])
-    return sums.means("test")
+    return sums.means("eval")
 
 
 def posterior(model: HierarchicalVAE, x: torch.Tensor, batch_size: int) -> PosteriorSummary:

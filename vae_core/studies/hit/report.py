@@ -24,7 +24,7 @@ from vae_core.tracking.records import log_table
 
 # metric -> whether higher is better (the frontier's direction)
 METRICS = {
-    "test/neg_elbo": False, "ll.iwae": True, "recon.psnr": True, "mi.z_label": True,
+    "eval/neg_elbo": False, "ll.iwae": True, "recon.psnr": True, "mi.z_label": True,
     "probe.z.logreg_mean": True, "probe.z.svm_rbf": True, "probe.z.svm_linear": True, "probe.z.knn": True,
     "probe.y.logreg_mean": True, "probe.y.svm_rbf": True, "probe.y.svm_linear": True, "probe.y.knn": True,
     "clf.recon_acc": True, "is.mean": True, "is.diversity": True, "is.sharpness": True,
@@ -49,8 +49,8 @@ def grid_table(sweep_file: str) -> tuple[str, pd.DataFrame]:
             continue
         metrics = {k: v for k, v in latest_metrics(point.run_id).items() if k.startswith(METRIC_PREFIXES)}
         rows.append({"run_id": point.run_id, "trial": point.trial, "beta_y": point.beta_y,
-                     "beta_z": point.beta_z, "rate_z": metrics["test/rate_z"],
-                     "rate_y": metrics["test/rate_y"], **metrics})
+                     "beta_z": point.beta_z, "rate_z": metrics["eval/rate_z"],
+                     "rate_y": metrics["eval/rate_y"], **metrics})
     if not rows:
         raise ConfigError(f"sweep_file: no grid point of {sweep_file} is evaluated; run the evaluate "
                           "stage first")
