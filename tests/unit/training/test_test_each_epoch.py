@@ -25,8 +25,7 @@ def test_the_test_split_is_evaluated_each_epoch_only_when_asked(on):
                          torch.rand(8, 6, generator=g))
     model = build_model(model_config({"family": "ae", "latent_size": 2}), (6,))  # deterministic: exact
     keep = Keep()
-    trainer = Trainer(model, data, TrainerConfig(epochs=2, batch_size=8, test_each_epoch=on), callbacks=[keep])
-    trainer.fit()
+    Trainer(model, data, TrainerConfig(epochs=2, batch_size=8, test_each_epoch=on), callbacks=[keep]).fit()
     assert all(("test/loss" in m) == on for m in keep.metrics.values())
     if on:
         with torch.no_grad():
