@@ -51,7 +51,9 @@ def study(tmp_path_factory, tracking_uri):
         sweep = run_sweep(load_study_spec(str(sweep_file), folder), sweep_file, n_workers=1)
         evaluation = run_stage("hit", "evaluate", params)
         report = run_stage("hit", "report", params)
-        again = [run_stage("hit", "classifier", params), run_stage("hit", "evaluate", params)]
+        spec = load_study_spec(str(sweep_file), folder)
+        again = [run_stage("hit", "classifier", params), run_stage("hit", "evaluate", params),
+                 run_sweep(spec, sweep_file, n_workers=1)]
     return folder, classifier, sweep, evaluation, report, again
 
 
@@ -97,9 +99,39 @@ def test_every_figure_is_on_the_parent_run_and_on_disk(study):
 
 @pytest.mark.slow
 def test_the_classifier_comes_from_the_registry_and_a_second_pass_redoes_nothing(study):
-    _, classifier, _, evaluation, _, (classifier_again, evaluation_again) = study
+    _, classifier, sweep, evaluation, _, (classifier_again, evaluation_again, sweep_again) = study
     assert classifier["classifier"] == "models:/hit_test-classifier@current"
     assert load_classifier(classifier["classifier"]).n_classes == 10
     versions = MlflowClient().search_model_versions("name = 'hit_test-classifier'")
     assert len(versions) == 1 and classifier_again["run_id"] == "(registered before)"
     assert evaluation_again == evaluation
+    assert sweep_again.parent_run_id == sweep.parent_run_id and sweep_again.trials == {"COMPLETE": 4}
+    parent = MlflowClient().get_run(sweep.parent_run_id)
+    assert len(MlflowClient().search_runs([parent.info.experiment_id],
+                                          f"tags.`mlflow.parentRunId` = '{sweep.parent_run_id}'")) == 4
+
+
+@pytest.mark.slow
+def test_logged_rates_psnr_and_classifier_accuracy_match_independent_computations(study):
+    import numpy as np
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    from vae_core.data import load_dataset
+    from vae_core.tracking.checkpoints import load_model
+
+    _, classifier, sweep, _, _, _ = study
+    parent = MlflowClient().get_run(sweep.parent_run_id)
+    run = MlflowClient().search_runs([parent.info.experiment_id],
+                                     f"tags.`mlflow.parentRunId` = '{sweep.parent_run_id}'")[0]
+    logged = run.data.metrics
+    x = load_dataset("digits", seed=0, resize=28).test
+    model = load_model(run.info.run_id)
+    with torch.no_grad():
+        mu, std = model.q_z(model.bottom_up(x)[0])
+        rate_z = kl_divergence(Normal(mu, std), Normal(0.0, 1.0)).sum(1).mean()
+        images = model.reconstruct(x).numpy().astype(np.float64)
+    mse = ((x.numpy().astype(np.float64) - images) ** 2).reshape(len(x), -1).mean(1)
+    assert logged["eval/rate_z"] == pytest.approx(float(rate_z), rel=1e-4)
+    assert logged["recon.psnr"] == pytest.approx(float(np.mean(10 * np.log10(1.0 / mse))), rel=1e-6)
+    assert logged["clf.real_acc"] == pytest.approx(classifier["test_accuracy"])  # the stage's own number

@@ -24,6 +24,7 @@ from vae_core.tracking.checkpoints import load_model, run_checkpoints
 from vae_core.tracking.classifiers import load_classifier
 from vae_core.tracking.history import latest_metrics
 from vae_core.tracking.records import log_at_step
+from vae_core.tracking.store import configure_tracking
 
 EVAL_KEY_TAG = "hit.evaluation_key"
 HEADLINE = ("beta_y", "beta_z", "eval/rate_z", "eval/rate_y", "eval/neg_elbo", "ll.iwae", "recon.psnr",
@@ -44,7 +45,9 @@ def _logged_evaluation(run_id: str) -> dict[str, float]:
 
 
 def evaluate_point(run_id: str, settings: dict[str, Any], classifier_reference: str) -> dict[str, float]:
-    """Score the last checkpoint of model run `run_id` and log the numbers to it (idempotent)."""
+    """Score the last checkpoint of model run `run_id` and log the numbers to it (idempotent).
+    Runs in a fresh process too (a job of its own): it points mlflow at the project's store."""
+    configure_tracking()
     typed_settings = EvaluationSettings.model_validate(settings)
     key = runs.run_key({"settings": typed_settings.model_dump(), "classifier": classifier_reference})
     if runs.tags_of(run_id).get(EVAL_KEY_TAG) == key:
