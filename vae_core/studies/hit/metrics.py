@@ -2,7 +2,8 @@
 test loss terms and both rates (nats, bits/dim), the importance-weighted log-likelihood bound
 beside the ELBO, PSNR of posterior-mean reconstructions, I_q(z; label), probes on mu_z and on
 flattened mu_y, the classifier's accuracy on real images and reconstructions, and sample quality
-(Inception-score analogue, diversity, sharpness, Fréchet distance on the classifier's features).
+(Inception-score analogue, diversity, sharpness, Fréchet distance on the classifier's features;
+and on Inception-v3's, `fd_inception`, when torchvision's weights file is given).
 
 The model's likelihood is the one it trained with (a fixed sigma, or its learned sigma), so the
 likelihood numbers use that sigma; it is reported as `model.sigma`.
@@ -10,9 +11,11 @@ likelihood numbers use that sigma; it is reported as `model.sigma`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from vae_core.analysis.classifier_scores import (
     classifier_accuracy,
@@ -26,9 +29,11 @@ from vae_core.analysis.rates import (
     likelihood_bounds,
     reconstruction_scores,
 )
+from vae_core.analysis.sample_quality import frechet_distance, moments
 from vae_core.config import IntList, StrictModel
 from vae_core.models.classifier import ImageClassifier
 from vae_core.models.hierarchical import HierarchicalVAE, PosteriorSummary
+from vae_core.models.inception_features import inception_features, load_inception
 from vae_core.training.term_sums import TermSums
 
 
@@ -41,6 +46,15 @@ class EvaluationSettings(StrictModel):
     batch_size: PositiveInt = 500
     seed: int = 0
     test_limit: PositiveInt | None = None  # evaluate on the first n test images only (quick looks)
+    inception_weights: str = ""  # torchvision's inception_v3 weights file, if at hand: adds fd_inception
+
+    @field_validator("inception_weights")
+    @classmethod
+    def _weights_file(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"no file {value!r}; give torchvision's inception_v3_google-*.pth or leave "
+                             "it empty")
+        return value
 
 
 def loss_terms(model: HierarchicalVAE, x: torch.Tensor, settings: EvaluationSettings) -> dict[str, float]:
@@ -88,8 +102,13 @@ def sample_quality(model: HierarchicalVAE, classifier: ImageClassifier, x: torch
     samples = torch.cat([model.sample(n, generator) for n in sizes])
     real_features, _ = classifier.embed_and_classify(x, settings.batch_size)
     fake_features, fake_probabilities = classifier.embed_and_classify(samples, settings.batch_size)
-    return {**inception_score(fake_probabilities.numpy(), settings.is_splits),
-            **classifier_frechet_distance(real_features.numpy(), fake_features.numpy())}
+    scores = {**inception_score(fake_probabilities.numpy(), settings.is_splits),
+              **classifier_frechet_distance(real_features.numpy(), fake_features.numpy())}
+    if settings.inception_weights:
+        network = load_inception(settings.inception_weights)
+        real, fake = (inception_features(network, images).numpy() for images in (x, samples))
+        scores["fd_inception"] = frechet_distance(*moments(fake), *moments(real))
+    return scores
 
 
 def evaluate_model(model: HierarchicalVAE, classifier: ImageClassifier, x: torch.Tensor, labels: torch.Tensor,
