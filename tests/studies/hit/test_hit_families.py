@@ -108,3 +108,12 @@ def test_per_step_metrics_hold_both_rates_without_warnings(family):
         metrics = model.step_metrics(output)
     assert metrics["step/rate_z"] == pytest.approx(float(output.rate_z))
     assert metrics["step/rate_y_bpd"] == pytest.approx(float(output.rate_y) / (784 * math.log(2)))
+
+
+def test_a_slurm_evaluation_the_nodes_cannot_run_is_refused_before_any_work(tmp_path, workdir):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"evaluate": {"sweep_file": str(tmp_path / "absent.yaml"),
+                                                   "launch": {"launcher": "slurm"}}}))
+    with pytest.raises(ConfigError) as error:
+        run_stage("hit", "evaluate", params)
+    assert "\n" not in str(error.value) and "absent.yaml" not in str(error.value)  # launch checked first

@@ -2,8 +2,9 @@
 logged to that model's own run at its checkpoint's epoch, and the grid's table written for DVC.
 
 `evaluate_point` takes only picklable arguments (a run id, plain settings, a registry
-reference) so the points can go out as separate jobs (e.g. a Slurm array). A point whose run
-already carries this evaluation (same settings and classifier) is read back, not recomputed.
+reference); with `launch: {launcher: slurm}` each grid point is one task of a Slurm job array
+(vae_core/launch: map_units). A point whose run already carries this evaluation (same settings
+and classifier) is read back, not recomputed or resubmitted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pydantic import Field
 
 from vae_core.config import ConfigError, StrictModel
 from vae_core.experiment import ExperimentConfig, load_data
+from vae_core.launch.fanout import check_launch, map_units
+from vae_core.launch.settings import LaunchConfig
 from vae_core.studies.base import StageContext
 from vae_core.studies.hit.grid import classifier_name, grid_spec, sweep_parent_and_points
 from vae_core.studies.hit.metrics import EvaluationSettings, evaluate_model
@@ -37,11 +40,18 @@ class EvaluateStageConfig(StrictModel):
     sweep_file: str = "projects/hit/sweep.yaml"
     classifier_alias: str = "current"
     settings: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    launch: LaunchConfig = Field(default_factory=LaunchConfig)  # slurm: one array task per grid point
 
 
-def _logged_evaluation(run_id: str) -> dict[str, float]:
-    metrics = latest_metrics(run_id)
-    return {k: v for k, v in metrics.items() if k.startswith(METRIC_PREFIXES)}
+def evaluation_key(settings: EvaluationSettings, classifier_reference: str) -> str:
+    return runs.run_key({"settings": settings.model_dump(), "classifier": classifier_reference})
+
+
+def logged_evaluation(run_id: str, key: str) -> dict[str, float] | None:
+    """The evaluation run `run_id` already holds under `key`; None when it has none."""
+    if runs.tags_of(run_id).get(EVAL_KEY_TAG) != key:
+        return None
+    return {k: v for k, v in latest_metrics(run_id).items() if k.startswith(METRIC_PREFIXES)}
 
 
 def evaluate_point(run_id: str, settings: dict[str, Any], classifier_reference: str) -> dict[str, float]:
@@ -49,9 +59,10 @@ def evaluate_point(run_id: str, settings: dict[str, Any], classifier_reference: 
     Runs in a fresh process too (a job of its own): it points mlflow at the project's store."""
     configure_tracking()
     typed_settings = EvaluationSettings.model_validate(settings)
-    key = runs.run_key({"settings": typed_settings.model_dump(), "classifier": classifier_reference})
-    if runs.tags_of(run_id).get(EVAL_KEY_TAG) == key:
-        return _logged_evaluation(run_id)
+    key = evaluation_key(typed_settings, classifier_reference)
+    logged = logged_evaluation(run_id, key)
+    if logged is not None:
+        return logged
     trained = runs.read_config(run_id, ExperimentConfig)
     data = load_data(trained.data, trained.trainer.seed)
     if data.test_labels is None:
@@ -71,18 +82,34 @@ def evaluate_point(run_id: str, settings: dict[str, Any], classifier_reference: 
     return metrics
 
 
+class EvaluatePoint:
+    """evaluate_point as a picklable unit of `map_units` (a grid point's run id in, metrics out)."""
+
+    def __init__(self, settings: EvaluationSettings, classifier_reference: str) -> None:
+        self.settings, self.reference = settings.model_dump(), classifier_reference
+        self.key = evaluation_key(settings, classifier_reference)
+
+    def __call__(self, run_id: str) -> dict[str, float]:
+        return evaluate_point(run_id, self.settings, self.reference)
+
+    def finished(self, run_id: str) -> dict[str, float] | None:
+        return logged_evaluation(run_id, self.key)
+
+
 def evaluate(config: EvaluateStageConfig, context: StageContext) -> dict[str, Any]:
+    check_launch(config.launch)
     spec = grid_spec(config.sweep_file)
     reference = f"models:/{classifier_name(spec)}@{config.classifier_alias}"
     load_classifier(reference)  # refused here, before any model is scored, when it is not registered
     _, points = sweep_parent_and_points(spec)
-    rows = []
-    for point in points:
-        metrics = evaluate_point(point.run_id, config.settings.model_dump(), reference)
-        rows.append({"run_id": point.run_id, "trial": point.trial, "beta_y": point.beta_y,
-                     "beta_z": point.beta_z, **metrics})
-        print(f"hit evaluate: trial {point.trial} (beta_y {point.beta_y:g}, beta_z {point.beta_z:g}) done",
-              flush=True)
+    unit = EvaluatePoint(config.settings, reference)
+    name = f"hit-evaluate-{spec.study}-{unit.key[:8]}"
+    results = map_units(unit, [p.run_id for p in points], config.launch, name,
+                        [f"trial{p.trial}" for p in points], unit.finished)
+    if results is None:  # submitted to Slurm without waiting: the same command collects them later
+        return {"classifier": reference, "points": len(points), "submitted": True}
+    rows = [{"run_id": p.run_id, "trial": p.trial, "beta_y": p.beta_y, "beta_z": p.beta_z, **metrics}
+            for p, metrics in zip(points, results, strict=True)]
     table = pd.DataFrame(rows)
     context.out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(context.out_dir / "evaluation.csv", index=False)
