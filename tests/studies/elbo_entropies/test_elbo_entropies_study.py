@@ -64,6 +64,10 @@ def test_converged_vae1_on_pca_meets_the_exact_log_likelihood():
     assert last.true_log_likelihood == pytest.approx(
         pca_log_likelihood(x, data.extras["W"], data.extras["b"], data.extras["sigma"]).mean())
     assert last.elbo <= last.log_likelihood + 1e-4  # a lower bound
+    # both latents in use: encoder entropies 1/2 log(2 pi e tau^2) under 1 nat, by numpy
+    tau2 = np.exp(model.enc_log_var.detach().numpy())
+    assert last.active_latents == int((0.5 * np.log(2 * np.pi * np.e * tau2) < 1.0).sum()) == 2
+    assert table.active_latents.iloc[0] == 0  # tau^2 = 1 at the start: every latent at the prior's 1.42
 
 
 # -- the variance table -------------------------------------------------------------------------

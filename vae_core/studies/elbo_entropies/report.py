@@ -63,7 +63,8 @@ def _outcomes(out_dir: Path) -> dict[str, Any]:
     if verification.is_file():
         last = pd.read_csv(verification).iloc[-1]
         metrics["verification"] = {k: round(float(last[k]), 5) for k in
-                                   ("elbo", "entropy_sum", "log_likelihood", "true_log_likelihood")}
+                                   ("elbo", "entropy_sum", "log_likelihood", "true_log_likelihood",
+                                    "active_latents") if k in last}
     return metrics
 
 
