@@ -2,11 +2,27 @@
 
 Pure functions of arrays. The neighbours of a representation are computed once (`knn`) and
 reused for every estimate. `knn` walks the upper triangle of the distance matrix a block at
-a time and uses each block for its rows and, transposed, for its columns: every distance is
-computed once, half the work of whole rows, and no N x N matrix is held. The information
-imbalance reads ranks off the target's neighbour list; only the points whose source
-neighbour is not in it have their distance rows recomputed, a chunk at a time, to count the
-closer points.
+a time on the chosen device and uses each block for its rows and, transposed, for its
+columns: every distance is computed once, half the work of whole rows, and no N x N matrix
+is held (distance_blocks.py). Ranks for the information imbalance come from the same blocks
+when the source neighbours are known before the target's search (`knn_and_ranks`);
+otherwise they are read off the target's neighbour list, and only the points whose source
+neighbour is not in it have their distance rows recomputed (rank_counts.py).
+
+Ties (duplicated points, discrete data) follow one rule, so that the values do not depend on
+the order in which a search happens to return equal distances:
+- A neighbour list orders equal distances by a random priority per point (a permutation of
+  the points drawn from `seed`): a point's nearest neighbour nn(i) is, among the points at
+  the smallest distance, the one of lowest priority, so it is uniform among them. When a
+  list is tied from its first entry to its last, that point's row is recomputed so that the
+  choice covers every tied point, listed or not.
+- A rank is the mean of the ranks a tied block would take: with t = d_B(i, j),
+  rank_B(i, j) = 1 + #{m != i : d_B(i, m) < t} + (#{m != i : d_B(i, m) = t} - 1) / 2,
+  where the second count includes j itself; without ties it is the usual rank.
+Ties are exact where the computed distances are: identical points (distance 0) and points on
+a grid of step 2^-p, such as integers or 4-bit pixels k/16 (distance_blocks.py). Distances
+that are equal only in exact arithmetic (pixels k/255) may be ordered by rounding, as in
+dadapy, and then differently by different routes to the same rank.
 """
 
 from __future__ import annotations
@@ -19,9 +35,18 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-CHUNK_ROWS = 512  # rows of full distances recomputed at once to count ranks
-BLOCK_ROWS = 1024  # side of the distance blocks knn computes
-COUNT_ELEMENTS = 2 ** 25  # rows x sources x N comparisons held at once when counting ranks
+from vae_core.analysis.distance_blocks import (
+    SquaredDistances,
+    as_points,
+    block_budget,
+    centre_,
+    nearest_pass,
+    resolve_device,
+)
+from vae_core.analysis.rank_counts import RankCounter, count_ranks
+
+Points = np.ndarray | torch.Tensor
+CHUNK_ROWS = 256  # distance rows recomputed at once (one GEMM against the points outside)
 
 
 @dataclass
@@ -36,132 +61,95 @@ class Neighbours:
         return self.indices[:, 1]
 
 
-def _as_tensor(x: np.ndarray | torch.Tensor, centre: bool) -> torch.Tensor:
-    """(N, D) float, centred unless the caller already did (distances do not change; the float32
-    cancellation in |a|^2 + |b|^2 - 2ab shrinks). Centring copies; a centred input is shared."""
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    t = t.reshape(t.shape[0], -1)
-    if t.dtype not in (torch.float32, torch.float64):
-        t = t.float()
-    return t - t.mean(0, keepdim=True) if centre else t
+def tie_priority(n: int, seed: int) -> torch.Tensor:
+    """Each point's priority among equal distances: a seeded random permutation."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
-def squared_norms(x: torch.Tensor) -> torch.Tensor:
-    """|x_i|^2 per row, without the (N, D) temporary that (x * x).sum(1) makes."""
-    return torch.linalg.vector_norm(x, dim=1) ** 2
+def _order_ties(d2: torch.Tensor, index: torch.Tensor, priority: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort each row by distance, equal distances by priority."""
+    by_priority = torch.argsort(priority[index], dim=1)
+    d2, index = d2.gather(1, by_priority), index.gather(1, by_priority)
+    by_distance = torch.sort(d2, dim=1, stable=True).indices
+    return d2.gather(1, by_distance), index.gather(1, by_distance)
 
 
-def count_closer(d2: torch.Tensor, neighbours: np.ndarray) -> np.ndarray:
-    """rank = 1 + #{j != i : d(i, j) < d(i, neighbours[s, i])}, (S, rows), from distance rows."""
-    thresholds = d2.gather(1, torch.as_tensor(neighbours.T.copy()))  # (rows, S)
-    return ((d2[:, None, :] < thresholds[:, :, None]).sum(-1) + 1).numpy().T
+def _relist_tied_rows(distances: SquaredDistances, d2: torch.Tensor, index: torch.Tensor,
+                      priority: torch.Tensor) -> None:
+    """Rows whose whole list is one tie may have left tied points out: list them again from
+    the full row, so that the k kept are those of lowest priority."""
+    k = d2.shape[1]
+    tied = torch.nonzero(d2[:, 0] == d2[:, -1]).flatten()
+    if k == len(d2) - 1 or len(tied) == 0:
+        return
+    for rows in tied.split(max(1, block_budget(d2.device) // (16 * len(d2)))):
+        full = distances.rows(rows)
+        columns = torch.arange(len(d2), device=full.device).expand_as(full)
+        row_d2, row_index = _order_ties(full, columns, priority)
+        d2[rows], index[rows] = row_d2[:, :k], row_index[:, :k]
 
 
-class _RunningNearest:
-    """The k smallest squared distances (and their columns) seen so far for every row."""
+@dataclass
+class NeighbourSearch:
+    """One pass over a point set's distances: its neighbours, the ranks of other spaces'
+    neighbours counted on the way, and (when asked) the whole squared-distance matrix."""
 
-    def __init__(self, n: int, k: int) -> None:
-        self.k = k
-        self.d2 = torch.full((n, k), float("inf"))
-        self.index = torch.zeros((n, k), dtype=torch.int64)
-
-    def update(self, rows: slice, d2: torch.Tensor, first_column: int) -> None:
-        """Merge a block of distances (rows x consecutive columns from `first_column`)."""
-        take = min(self.k, d2.shape[1])
-        values, columns = torch.topk(d2, take, dim=1, largest=False, sorted=False)
-        merged = torch.cat([self.d2[rows], values], 1)
-        candidates = torch.cat([self.index[rows], columns + first_column], 1)
-        self.d2[rows], position = torch.topk(merged, self.k, dim=1, largest=False, sorted=False)
-        self.index[rows] = candidates.gather(1, position)
-
-    def sorted(self) -> Neighbours:
-        d2, order = torch.sort(self.d2, dim=1, stable=True)
-        index = self.index.gather(1, order)
-        n = len(d2)
-        return Neighbours(np.hstack([np.zeros((n, 1)), d2.double().sqrt().numpy()]),
-                          np.hstack([np.arange(n)[:, None], index.numpy()]))
+    neighbours: Neighbours
+    ranks: np.ndarray | None
+    distances: torch.Tensor | None
 
 
-ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch._C._nn, "mkldnn_linear")
+def knn(x: Points, k: int, block_rows: int | None = None, centre: bool = True,
+        device: str | torch.device | None = None, seed: int = 0) -> Neighbours:
+    """The k nearest neighbours of every point (Euclidean), equal distances ordered by the
+    tie rule; computed on `device` (default: x's device, 'cpu' for arrays), in blocks of
+    `block_rows` (default: as the device's memory allows)."""
+    return neighbour_search(x, k, None, None, block_rows, centre, device, seed).neighbours
 
 
-def _gemm_operand(x: torch.Tensor) -> torch.Tensor:
-    """x in oneDNN's layout where torch has it (float32): its fp32 GEMM is IEEE like MKL's and,
-    on AMD CPUs (where MKL takes its slower path), about twice as fast (benchmarks/geometry.py)."""
-    return x.to_mkldnn() if ONEDNN and x.dtype == torch.float32 else x
-
-
-def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a b^T for two `_gemm_operand`s, dense."""
-    return torch._C._nn.mkldnn_linear(a, b).to_dense() if a.is_mkldnn else a @ b.T
-
-
-class _Distances:
-    """Squared Euclidean distances within one point set, |a|^2 + |b|^2 - 2 a.b, clamped at 0,
-    a point's distance to itself +inf. GEMM operands are made on first use and kept."""
-
-    def __init__(self, x: torch.Tensor, block_rows: int = BLOCK_ROWS) -> None:
-        self.x = x
-        self.norms = squared_norms(x)
-        n = x.shape[0]
-        self.slices = [slice(a, min(a + block_rows, n)) for a in range(0, n, block_rows)]
-        self._blocks: dict[int, torch.Tensor] = {}
-        self._whole: torch.Tensor | None = None
-
-    def _block(self, position: int) -> torch.Tensor:
-        if position not in self._blocks:
-            self._blocks[position] = _gemm_operand(self.x[self.slices[position]])
-        return self._blocks[position]
-
-    def block(self, a: int, b: int) -> torch.Tensor:
-        """Between row blocks a and b (`slices`)."""
-        rows, columns = self.slices[a], self.slices[b]
-        d2 = torch.add(self.norms[rows, None], self.norms[None, columns])
-        d2.sub_(_product(self._block(a), self._block(b)), alpha=2.0).clamp_(min=0.0)
-        if a == b:
-            d2.fill_diagonal_(float("inf"))
-        return d2
-
-    def rows(self, rows: torch.Tensor) -> torch.Tensor:
-        """From the points `rows` to every point."""
-        if self._whole is None:
-            self._whole = _gemm_operand(self.x)
-        d2 = torch.add(self.norms[rows, None], self.norms[None, :])
-        d2.sub_(_product(_gemm_operand(self.x[rows]), self._whole), alpha=2.0).clamp_(min=0.0)
-        d2[torch.arange(len(rows)), rows] = float("inf")
-        return d2
-
-
-def knn(x: np.ndarray | torch.Tensor, k: int, block_rows: int = BLOCK_ROWS,
-        centre: bool = True) -> Neighbours:
-    """The k nearest neighbours of every point (Euclidean): each block of the upper triangle
-    of the squared-distance matrix is computed once and merged into both its rows' and its
-    columns' running neighbour lists."""
-    t = _as_tensor(x, centre)
+def neighbour_search(x: Points, k: int, sources: np.ndarray | None = None,
+                     distances_into: torch.Tensor | None = None, block_rows: int | None = None,
+                     centre: bool = True, device: str | torch.device | None = None, seed: int = 0
+                     ) -> NeighbourSearch:
+    """`knn`, and the tie-rule ranks in x of each row of `sources` ((S, N) nearest-neighbour
+    indices in other spaces), counted from the same distance blocks (rank_counts.py): no
+    list to read them from, no row computed again. `distances_into`: an (N, N) tensor to
+    fill with the squared distances, for ranks asked later (`ranks_from_distances`)."""
+    t = as_points(x, resolve_device(x, device))
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
-    running = _RunningNearest(n, k)
-    distances = _Distances(t, block_rows)
-    for a, rows in enumerate(distances.slices):
-        for b, columns in enumerate(distances.slices[a:], start=a):
-            d2 = distances.block(a, b)
-            running.update(rows, d2, columns.start)
-            if a != b:
-                running.update(columns, d2.T, rows.start)
-    return running.sorted()
+    distances = SquaredDistances(centre_(t.clone()) if centre else t, block_rows)
+    counter = None
+    if sources is not None and len(sources):
+        sources = np.atleast_2d(sources)
+        counter = RankCounter(distances, np.arange(n), sources, np.ones(sources.shape, dtype=bool))
+    running = nearest_pass(distances, k, counter, distances_into)
+    priority = tie_priority(n, seed).to(t.device)
+    d2, index = _order_ties(running.d2, running.index, priority)
+    _relist_tied_rows(distances, d2, index, priority)
+    neighbours = Neighbours(np.hstack([np.zeros((n, 1)), d2.double().sqrt().cpu().numpy()]),
+                            np.hstack([np.arange(n)[:, None], index.cpu().numpy()]))
+    return NeighbourSearch(neighbours, None if counter is None else counter.ranks(), distances_into)
 
 
 def twonn_id(neighbours: Neighbours, mu_fraction: float = 0.9) -> float:
     """TwoNN (Facco et al. 2017) as dadapy's compute_id_2NN: the lowest `mu_fraction` of the
-    sorted log(r2/r1) fitted to -log(1 - i/N) by a line through the origin. Points whose
-    first neighbour is a duplicate (r1 = 0) are left out."""
+    sorted log(r2/r1) fitted to -log(1 - i/N) by a line through the origin.
+
+    Duplicates as in dadapy: a point whose first neighbour is at distance 0 has mu = inf (nan
+    when the second is too); it stays in N and sorts above every finite mu, among those the
+    fit drops. When more than that dropped share of the points have a duplicate, dadapy's
+    fit fails (infinite values); here the ID is nan."""
     r1, r2 = neighbours.distances[:, 1], neighbours.distances[:, 2]
-    keep = r1 > 0
-    log_mu = np.sort(np.log(r2[keep] / r1[keep]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mu = np.sort(np.log(r2 / r1))
     n = len(log_mu)
     n_eff = int(n * mu_fraction)
     x = log_mu[:n_eff]
+    if not np.isfinite(x).all():
+        return float("nan")
     y = -np.log(1.0 - np.arange(1, n_eff + 1) / n)
     return float(np.dot(x, y) / np.dot(x, x))
 
@@ -179,55 +167,77 @@ def _drop_outlying_mus(mu: np.ndarray) -> np.ndarray:
     return mu[mu < q50 + 20 * (q95 - q50)]
 
 
+def _gride_fit(log_mu: np.ndarray, n1: int, n2: int, d_max: float) -> tuple[float, float]:
+    """The ML dimension and its error (inverse Fisher information); nan without data."""
+    if len(log_mu) == 0:
+        return float("nan"), float("nan")
+    best = minimize_scalar(lambda d: -_gride_loglik(d, log_mu, n1, n2), bounds=(1e-3, d_max),
+                           method="bounded", options={"xatol": 1e-7})
+    d = float(best.x)
+    mu_d = np.exp(-d * log_mu)
+    fisher = len(log_mu) / d ** 2 + (n2 - n1 - 1) * np.sum(log_mu ** 2 * mu_d / (1 - mu_d) ** 2)
+    return d, float(fisher ** -0.5)
+
+
 def gride_curve(neighbours: Neighbours, range_max: int = 64, d_max: float = 1000.0
                 ) -> dict[str, list[float]]:
     """Gride ML estimates at doubling neighbour ranks (n1, 2 n1), n1 = 1, 2, 4, ...: how the ID
     changes with scale. Returns ranks (n2), ids, errors (inverse Fisher information) and the
-    mean distance of the neighbours involved."""
+    mean distance of the neighbours involved. Points with r_n1 = 0 or r_n2 = r_n1 (duplicates)
+    are left out; a scale where every point is such has a nan ID."""
     max_rank = min(range_max, neighbours.distances.shape[1] - 1)
     curve: dict[str, list[float]] = {"rank": [], "id": [], "error": [], "scale": []}
     for step in range(int(math.log2(max_rank))):
         n1, n2 = 2 ** step, 2 ** (step + 1)
         r_1, r_2 = neighbours.distances[:, n1], neighbours.distances[:, n2]
         keep = (r_1 > 0) & (r_2 > r_1)
-        log_mu = np.log(_drop_outlying_mus(r_2[keep] / r_1[keep]))
-        best = minimize_scalar(lambda d, lm=log_mu, a=n1, b=n2: -_gride_loglik(d, lm, a, b),
-                               bounds=(1e-3, d_max), method="bounded", options={"xatol": 1e-7})
-        d = float(best.x)
-        mu_d = np.exp(-d * log_mu)
-        fisher = len(log_mu) / d ** 2 + (n2 - n1 - 1) * np.sum(log_mu ** 2 * mu_d / (1 - mu_d) ** 2)
+        log_mu = np.log(_drop_outlying_mus(r_2[keep] / r_1[keep])) if keep.any() else np.empty(0)
+        d, error = _gride_fit(log_mu, n1, n2, d_max)
         curve["rank"].append(n2)
         curve["id"].append(d)
-        curve["error"].append(float(fisher ** -0.5))
+        curve["error"].append(error)
         curve["scale"].append(float(np.mean([r_1, r_2])))
     return curve
 
 
-Points = np.ndarray | torch.Tensor
+def listed_ranks(sources: np.ndarray, target: Neighbours) -> tuple[np.ndarray, np.ndarray]:
+    """Tie-rule ranks of the sources' neighbours that the target's list decides, and where it
+    does not: the neighbour is not listed, or ties with the last entry (more may follow)."""
+    listed_d, listed_i = target.distances[:, 1:], target.indices[:, 1:]
+    match = listed_i[None] == sources[:, :, None]  # (S, N, k)
+    found = match.any(-1)
+    position = match.argmax(-1)
+    t = np.take_along_axis(listed_d[None], position[..., None], -1)[..., 0]
+    ranks = position + 1.0
+    has_ties = np.flatnonzero((np.diff(listed_d, axis=1) == 0).any(1))
+    if len(has_ties):
+        row_d, row_t = listed_d[has_ties][None], t[:, has_ties, None]
+        ranks[:, has_ties] = 1 + (row_d < row_t).sum(-1) + ((row_d == row_t).sum(-1) - 1) / 2
+    complete = listed_d.shape[1] == len(listed_d) - 1
+    decided = found & (complete | (t < listed_d[None, :, -1]))
+    return np.where(decided, ranks, 0.0), ~decided
 
 
 def neighbour_ranks(sources: np.ndarray, target: Neighbours, target_x: Points | Callable[[], Points],
-                    chunk_rows: int = CHUNK_ROWS, centre: bool = True) -> np.ndarray:
-    """rank_B(i, nn_A(i)) for each row of `sources` ((S, N) nearest-neighbour indices in the
-    spaces A) in the target space B: 1 + the number of j != i with d_B(i, j) < d_B(i, nn_A(i)).
+                    chunk_rows: int = CHUNK_ROWS, centre: bool = True,
+                    device: str | torch.device | None = None) -> np.ndarray:
+    """rank_B(i, nn_A(i)) (tie rule above) for each row of `sources` ((S, N) nearest-neighbour
+    indices in the spaces A) in the target space B, as floats (halves under ties).
 
-    Read from B's neighbour list where nn_A(i) is in it; otherwise counted from recomputed
-    distance rows of the points that need them, never more than `chunk_rows` rows at once
-    (fewer when many sources would make the comparison temporary large).
-    `target_x` may be a loader, called only when some rank is not in the list."""
+    Read from B's neighbour list where it decides; otherwise counted from the recomputed
+    distance rows of the points that need them (rank_counts.py), `chunk_rows` rows at a time.
+    `target_x` may be a loader, called only when some rank is not decided by the list."""
     sources = np.atleast_2d(sources)
-    match = target.indices[None, :, 1:] == sources[:, :, None]  # (S, N, k)
-    found = match.any(-1)
-    ranks = np.where(found, match.argmax(-1) + 1, 0).astype(np.int64)
-    missing_rows = np.flatnonzero(~found.all(0))
-    if len(missing_rows):
-        distances = _Distances(_as_tensor(target_x() if callable(target_x) else target_x, centre))
-        chunk = max(1, min(chunk_rows, COUNT_ELEMENTS // (len(sources) * len(found[0]))))
-        for start in range(0, len(missing_rows), chunk):
-            rows = torch.as_tensor(missing_rows[start:start + chunk])
-            counted = count_closer(distances.rows(rows), sources[:, rows.numpy()])
-            block = ranks[:, rows.numpy()]
-            ranks[:, rows.numpy()] = np.where(block == 0, counted, block)
+    ranks, undecided = listed_ranks(sources, target)
+    missing_rows = np.flatnonzero(undecided.any(0))
+    if len(missing_rows) == 0:
+        return ranks
+    x = target_x() if callable(target_x) else target_x
+    points = as_points(x, resolve_device(x, device))
+    distances = SquaredDistances(centre_(points.clone()) if centre else points)
+    need = undecided[:, missing_rows]
+    counted = count_ranks(distances, missing_rows, sources, need, chunk_rows)
+    ranks[:, missing_rows] = np.where(need, counted, ranks[:, missing_rows])
     return ranks
 
 

@@ -2,25 +2,31 @@
 the first and last layer and between consecutive layers (S0's per-checkpoint outputs).
 
 Layers are read from a LayerStore one at a time. Each layer's neighbour search computes
-every distance once; a rank that is not in the target's neighbour list is counted from that
-point's recomputed distance row.
+every distance once and counts, from the same distances, the ranks of the layers searched
+before it; the other ranks are read off its neighbour list or counted from recomputed
+distance rows. All distance work runs on `device` (default CPU).
 """
 
 from __future__ import annotations
 
+import math
+import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from vae_core.analysis.distance_blocks import block_budget, centre_
 from vae_core.analysis.geometry import (
     Neighbours,
     gride_curve,
     information_imbalance,
-    knn,
+    listed_ranks,
     neighbour_ranks,
+    neighbour_search,
     twonn_id,
 )
+from vae_core.analysis.rank_counts import ranks_from_distances
 from vae_core.analysis.representations import LayerStore
 
 
@@ -34,6 +40,7 @@ class LayerGeometry:
     forward: dict[str, float]  # keyed by l_i: Delta(l_i -> l_i+1)
     backward: dict[str, float]  # keyed by l_i: Delta(l_i+1 -> l_i)
     neighbours: dict[str, Neighbours] = field(repr=False, default_factory=dict)
+    recomputed_rows: dict[str, int] = field(default_factory=dict)  # distance rows computed twice
 
     def metrics(self) -> dict[str, float]:
         """Namespaced scalars for MLflow (geometry.id.l05, geometry.ii_first.l03, ...)."""
@@ -59,46 +66,123 @@ def _sources(layers: list[str]) -> dict[str, list[str]]:
     return sources
 
 
-def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64
-                   ) -> LayerGeometry:
-    """Two passes over the layers, one layer in memory at a time: first every layer's k nearest
-    neighbours (each distance computed once), then the ranks of the other layers' nearest
-    neighbours in each target, read off its list or, for the points whose neighbour is not
-    in it, counted from recomputed distance rows (the target is reloaded only then)."""
+class _Loader:
+    """Layers on the device, centred in place (points on a grid by a vector on the grid, which
+    keeps their distances exact), read into one reused buffer: a fresh array per layer costs
+    a page fault per 4 KiB on first touch, slower than the read itself. The buffer asks the
+    OS for huge pages where it can."""
+
+    def __init__(self, store: LayerStore, device: str | torch.device | None) -> None:
+        self.store, self.device = store, device
+        self.buffer = _buffer(max(math.prod(shape) for shape in store.shapes.values()))
+
+    def __call__(self, layer: str) -> torch.Tensor:
+        x = torch.from_numpy(self.store.load(layer, out=self.buffer)).to(self.device or "cpu")
+        known = self.store.sums.get(layer)  # the sums the store kept as it wrote the layer
+        return centre_(x, None if known is None else torch.from_numpy(known / len(x)))
+
+
+def _buffer(floats: int) -> np.ndarray:
+    memory = mmap.mmap(-1, 4 * floats)  # anonymous, private
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        memory.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(memory, dtype=np.float32)
+
+
+def _pass_order(layers: list[str], sources: dict[str, list[str]], widths: dict[str, int]) -> list[str]:
+    """The order of the neighbour passes: layers ranked by fewer sources, then by narrower
+    width. A source searched before its target has its ranks counted in the target's pass;
+    the others fall back to the list or to recomputed rows, and narrow targets make those
+    cheap. (S0: the middle layers, narrowest first, then the first and the last layer.)"""
+    return sorted(layers, key=lambda layer: (len(sources[layer]), widths[layer], layers.index(layer)))
+
+
+def _search_layers(store: LayerStore, k: int, sources: dict[str, list[str]], load: _Loader
+                   ) -> tuple[dict[str, Neighbours], dict[tuple[str, str], np.ndarray]]:
+    """Every layer's neighbours, in `_pass_order`, and the ranks (source, target) counted in
+    the target's pass or, for a source searched right after its target, from the target's
+    distances kept in one reused matrix (read off its list where that decides)."""
     layers = store.layers
     n = store.shapes[layers[0]][0]
-    k = min(k, n - 1)
-    neighbours = {layer: knn(torch.from_numpy(store.load(layer, centred=True)), k, centre=False)
-                  for layer in layers}
-    delta = {}
-    for target, src in _sources(layers).items():
-        nearest = np.stack([neighbours[s].nearest for s in src])
-        ranks = neighbour_ranks(nearest, neighbours[target],
-                                lambda layer=target: store.load(layer, centred=True), centre=False)
-        delta.update({(s, target): value
-                      for s, value in zip(src, np.atleast_1d(information_imbalance(ranks)))})
-    ids = {layer: twonn_id(nb, mu_fraction) for layer, nb in neighbours.items()}
-    gride = {layer: gride_curve(nb, gride_range) for layer, nb in neighbours.items()}
+    order = _pass_order(layers, sources, {layer: store.shapes[layer][1] for layer in layers})
+    matrix = None
+    if load.device in (None, "cpu") and n * n * 4 <= block_budget(torch.device("cpu")):
+        matrix = torch.from_numpy(_buffer(n * n)).view(n, n)
+    neighbours: dict[str, Neighbours] = {}
+    ranks: dict[tuple[str, str], np.ndarray] = {}
+    waiting = None  # the layer whose distances the matrix holds, for the layer searched next
+    for position, target in enumerate(order):
+        known = [s for s in sources[target] if s in neighbours]
+        keep = matrix is not None and [s for s in sources[target] if s not in neighbours] == \
+            order[position + 1:position + 2]
+        into = None
+        if keep:
+            into = matrix if waiting is None else torch.empty_like(matrix)
+        search = neighbour_search(load(target), k, np.stack([neighbours[s].nearest for s in known])
+                                  if known else None, into, centre=False)
+        neighbours[target] = search.neighbours
+        ranks.update({(s, target): r for s, r in zip(known, search.ranks if known else [])})
+        if waiting is not None:
+            ranks[(target, waiting)] = _ranks_kept(matrix, neighbours[waiting], neighbours[target].nearest)
+        waiting, matrix = (target, into) if keep else (None, matrix)
+    return neighbours, ranks
+
+
+def _ranks_kept(d2: torch.Tensor, target: Neighbours, nearest: np.ndarray) -> np.ndarray:
+    """Tie-rule ranks of `nearest` in the target: off its list where that decides, else from
+    its kept distance matrix."""
+    ranks, undecided = listed_ranks(nearest[None], target)
+    rows = np.flatnonzero(undecided[0])
+    ranks[0, rows] = ranks_from_distances(d2, rows, nearest[rows])
+    return ranks[0]
+
+
+def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64,
+                   device: str | torch.device | None = None) -> LayerGeometry:
+    """One neighbour pass per layer, one layer in memory at a time, in `_pass_order`: each
+    computes every distance once, and counts the ranks of the nearest neighbours of the
+    layers already searched. A layer whose only later source is searched right after it
+    keeps its N x N distances for that search, when they fit the block budget (S0: the first
+    layer, for the last). Other ranks whose source came later are read off the target's
+    list or, for the points whose neighbour is not in it, counted from recomputed distance
+    rows (the target is reloaded only then)."""
+    layers = store.layers
+    n = store.shapes[layers[0]][0]
+    sources = _sources(layers)
+    load = _Loader(store, device)
+    neighbours, ranks = _search_layers(store, min(k, n - 1), sources, load)
+    recomputed = dict.fromkeys(layers, 0)
+    for target, src in sources.items():
+        late = [s for s in src if (s, target) not in ranks]
+        if late:
+            nearest = np.stack([neighbours[s].nearest for s in late])
+            recomputed[target] = int(listed_ranks(nearest, neighbours[target])[1].any(0).sum())
+            counted = neighbour_ranks(nearest, neighbours[target], lambda layer=target: load(layer),
+                                      centre=False)
+            ranks.update({(s, target): r for s, r in zip(late, counted)})
+    delta = {pair: information_imbalance(r) for pair, r in ranks.items()}
     first, last = layers[0], layers[-1]
     return LayerGeometry(
-        layers, ids, gride,
+        layers, ids={layer: twonn_id(neighbours[layer], mu_fraction) for layer in layers},
+        gride={layer: gride_curve(neighbours[layer], gride_range) for layer in layers},
         to_first={s: delta[(s, first)] if s != first else 2.0 / n for s in layers},
         to_last={s: delta[(s, last)] if s != last else 2.0 / n for s in layers},
         forward={a: delta[(a, b)] for a, b in zip(layers[:-1], layers[1:])},
         backward={a: delta[(b, a)] for a, b in zip(layers[:-1], layers[1:])},
-        neighbours=neighbours)
+        neighbours={layer: neighbours[layer] for layer in layers}, recomputed_rows=recomputed)
 
 
 def cross_imbalance(sources: dict[str, dict[str, np.ndarray]], target: LayerStore,
-                    target_neighbours: dict[str, Neighbours]) -> dict[str, np.ndarray]:
+                    target_neighbours: dict[str, Neighbours], device: str | torch.device | None = None
+                    ) -> dict[str, np.ndarray]:
     """Per source network, the matrix Delta(its layer i -> the target's layer j), on the same
     points (`sources`: network -> layer -> nearest neighbours). One pass over the target's
     layers serves every source network."""
     rows = [(label, layer) for label, layers in sources.items() for layer in layers]
     stacked = np.stack([sources[label][layer] for label, layer in rows])
+    load = _Loader(target, device)
     columns = [information_imbalance(neighbour_ranks(stacked, target_neighbours[layer],
-                                                     lambda layer=layer: target.load(layer, centred=True),
-                                                     centre=False))
+                                                     lambda layer=layer: load(layer), centre=False))
                for layer in target.layers]
     matrix = np.stack(columns, axis=1)
     return {label: matrix[[i for i, (owner, _) in enumerate(rows) if owner == label]] for label in sources}

@@ -7,6 +7,7 @@ Also what the decoder makes of draws from the prior, for sample-quality scores.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -76,9 +77,16 @@ class LayerStore:
         self.shapes[layer] = (n + values.shape[0], d)
         self.sums[layer] = self.sums.get(layer, 0.0) + values.sum(0, dtype=np.float64)
 
-    def load(self, layer: str, centred: bool = False) -> np.ndarray:
-        """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy)."""
-        x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
+    def load(self, layer: str, centred: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """One layer, (N, D) float32; `centred` subtracts the mean in place (no second copy).
+        `out`: a float32 buffer of at least N x D to read into (reused, it spares the page
+        faults of a fresh array)."""
+        if out is None:
+            x = np.fromfile(self.folder / f"{layer}.f32", dtype=np.float32).reshape(self.shapes[layer])
+        else:
+            x = out[:math.prod(self.shapes[layer])].reshape(self.shapes[layer])
+            with open(self.folder / f"{layer}.f32", "rb") as handle:
+                handle.readinto(memoryview(x).cast("B"))
         if centred:
             total = self.sums[layer] if layer in self.sums else x.sum(0, dtype=np.float64)
             x -= (total / len(x)).astype(np.float32)

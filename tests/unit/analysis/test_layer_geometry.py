@@ -10,6 +10,7 @@ import torch
 from dadapy import Data
 from dadapy._utils.metric_comparisons import _return_imbalance
 
+from tests.unit.analysis.geometry_brute_force import tie_rule_nearest, tie_rule_ranks
 from vae_core.analysis.layer_geometry import cross_imbalance, layer_geometry
 from vae_core.analysis.representations import LayerStore
 
@@ -68,3 +69,38 @@ def test_cross_imbalance_matches_dadapy(tmp_path: Path) -> None:
     expected = [[_return_imbalance(_indices(x), _indices(y), rng) for y in b] for x in a]
     np.testing.assert_allclose(matrices["a"], expected)
     np.testing.assert_allclose(np.diag(matrices["b"]), 2 / len(b[0]))  # each layer predicts itself
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (1 / 16, 7.25)])
+def test_discrete_layers_follow_the_tie_rule(tmp_path: Path, scale: float, offset: float) -> None:
+    """Layers on a grid (integers; 4-bit pixels k/16 far from the origin: duplicates, tied
+    distances) against the brute-force tie rule: the store is centred by a vector on the
+    grid, so the distances stay exact, and the ranks counted in a layer's pass, read off a
+    list or counted from recomputed rows agree (`cross_imbalance` takes the other routes)."""
+    rng = np.random.default_rng(3)
+    first = rng.integers(0, 3, size=(300, 4))
+    arrays = [first, first[:, :2] * 2 + rng.integers(0, 2, size=(300, 1)), rng.integers(0, 3, size=(300, 2))]
+    store = _store(tmp_path, [(a * scale + offset).astype(np.float32) for a in arrays])
+    result = layer_geometry(store, k=6)
+    cross = cross_imbalance({"self": result.nearest()}, store, result.neighbours)["self"]
+    assert cross[2, 0] == result.to_first["l02"] and cross[0, 2] == result.to_last["l00"]
+    assert cross[0, 1] == result.forward["l00"] and cross[2, 1] == result.backward["l01"]
+    nearest = [tie_rule_nearest(a, seed=0) for a in arrays]
+    np.testing.assert_array_equal(result.nearest()["l01"], nearest[1])
+
+    def imbalance(source: int, target: int) -> float:
+        return 2 * tie_rule_ranks(nearest[source], arrays[target]).mean() / 300
+
+    assert result.to_first["l02"] == pytest.approx(imbalance(2, 0), rel=1e-12)
+    assert result.to_last["l00"] == pytest.approx(imbalance(0, 2), rel=1e-12)
+    assert result.forward["l00"] == pytest.approx(imbalance(0, 1), rel=1e-12)
+    assert result.backward["l01"] == pytest.approx(imbalance(2, 1), rel=1e-12)
+    assert np.isnan(result.ids["l00"])  # most points have copies: TwoNN is undefined
+    assert np.isnan(result.gride["l00"]["id"][0])  # and so is Gride's first scale
+
+
+def test_store_reads_a_layer_into_a_reused_buffer(tmp_path: Path) -> None:
+    store = _store(tmp_path, _arrays(5))
+    buffer = np.full(3000, np.nan, dtype=np.float32)  # larger than any layer (300 x 8)
+    for layer in store.layers:
+        np.testing.assert_array_equal(store.load(layer, out=buffer), store.load(layer))
