@@ -221,19 +221,17 @@ class PieceCounter(Protocol):
     def add(self, d2: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> None: ...
 
 
-def nearest_pass(distances: SquaredDistances, k: int, counter: PieceCounter | None = None,
-                 kept: torch.Tensor | None = None) -> RunningNearest:
+def nearest_pass(distances: SquaredDistances, k: int, counter: PieceCounter | None = None
+                 ) -> RunningNearest:
     """Each block of the upper triangle computed once and merged into both its rows' and,
     transposed, its columns' running lists (and handed to `counter` both ways): half the
     products of whole rows. A diagonal block is computed as a staircase of DIAGONAL_STRIPS
     strips, each against itself and the strips below it (5/8 of the square for 4), and
-    merged whole. `kept`: an (N, N) matrix to copy every block into."""
+    merged whole. For point sets whose whole matrix does not fit (`fits_whole`)."""
     running = RunningNearest(len(distances.x), k, distances.x.device, distances.x.dtype)
 
     def merge(rows: slice, columns: slice, d2: torch.Tensor) -> None:
         running.update(rows, d2, columns.start)
-        if kept is not None:
-            kept[rows, columns] = d2
         if counter is not None:
             counter.add(d2, _indices(rows, d2.device), _indices(columns, d2.device))
 
@@ -244,6 +242,33 @@ def nearest_pass(distances: SquaredDistances, k: int, counter: PieceCounter | No
             merge(rows, columns, d2)
             merge(columns, rows, d2.T)
     return running
+
+
+def fits_whole(x: torch.Tensor) -> bool:
+    """Whether the N x N squared distances of x fit the device's block budget."""
+    return len(x) ** 2 * x.element_size() <= block_budget(x.device)
+
+
+def whole_matrix(distances: SquaredDistances) -> torch.Tensor:
+    """The N x N squared distances (+inf on the diagonal), each block of the upper triangle
+    (staircase on the diagonal) computed once and mirrored: neighbour lists and ranks are
+    then read off it with one pass per row strip, with no running lists to merge, and every
+    rank of a pair sees the same value of its distance."""
+    x = distances.x
+    matrix = torch.empty((len(x), len(x)), dtype=x.dtype, device=x.device)
+    for a, rows in enumerate(distances.slices):
+        matrix[rows, rows] = _diagonal_block(distances, rows)
+        for columns in distances.slices[a + 1:]:
+            d2 = distances.block(rows, columns)
+            matrix[rows, columns] = d2
+            matrix[columns, rows] = d2.T
+    return matrix
+
+
+def nearest_in_matrix(matrix: torch.Tensor, k: int, strip_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's k smallest squared distances and their columns (unsorted), a strip at a time."""
+    found = [torch.topk(strip, k, dim=1, largest=False, sorted=False) for strip in matrix.split(strip_rows)]
+    return torch.cat([f.values for f in found]), torch.cat([f.indices for f in found])
 
 
 def _diagonal_block(distances: SquaredDistances, rows: slice) -> torch.Tensor:

@@ -40,10 +40,13 @@ from vae_core.analysis.distance_blocks import (
     as_points,
     block_budget,
     centre_,
+    fits_whole,
+    nearest_in_matrix,
     nearest_pass,
     resolve_device,
+    whole_matrix,
 )
-from vae_core.analysis.rank_counts import RankCounter, count_ranks
+from vae_core.analysis.rank_counts import RankCounter, count_ranks, ranks_from_distances
 
 Points = np.ndarray | torch.Tensor
 CHUNK_ROWS = 256  # distance rows recomputed at once (one GEMM against the points outside)
@@ -105,33 +108,42 @@ def knn(x: Points, k: int, block_rows: int | None = None, centre: bool = True,
     """The k nearest neighbours of every point (Euclidean), equal distances ordered by the
     tie rule; computed on `device` (default: x's device, 'cpu' for arrays), in blocks of
     `block_rows` (default: as the device's memory allows)."""
-    return neighbour_search(x, k, None, None, block_rows, centre, device, seed).neighbours
+    return neighbour_search(x, k, None, False, block_rows, centre, device, seed).neighbours
 
 
-def neighbour_search(x: Points, k: int, sources: np.ndarray | None = None,
-                     distances_into: torch.Tensor | None = None, block_rows: int | None = None,
-                     centre: bool = True, device: str | torch.device | None = None, seed: int = 0
-                     ) -> NeighbourSearch:
+def neighbour_search(x: Points, k: int, sources: np.ndarray | None = None, keep_distances: bool = False,
+                     block_rows: int | None = None, centre: bool = True,
+                     device: str | torch.device | None = None, seed: int = 0) -> NeighbourSearch:
     """`knn`, and the tie-rule ranks in x of each row of `sources` ((S, N) nearest-neighbour
-    indices in other spaces), counted from the same distance blocks (rank_counts.py): no
-    list to read them from, no row computed again. `distances_into`: an (N, N) tensor to
-    fill with the squared distances, for ranks asked later (`ranks_from_distances`)."""
+    indices in other spaces) from the same distances: no list to read them from, no row
+    computed again. Where the N x N squared distances fit the device's budget they are
+    computed whole (each block once, mirrored) and read row strip by row strip, and
+    `keep_distances` returns them, for ranks asked later (`ranks_from_distances`); otherwise
+    blocks are merged into running lists and the ranks counted as they pass (rank_counts.py)."""
     t = as_points(x, resolve_device(x, device))
     n = t.shape[0]
     if not 2 <= k < n:
         raise ValueError(f"k: need 2 <= k < N = {n}, got {k}")
     distances = SquaredDistances(centre_(t.clone()) if centre else t, block_rows)
-    counter = None
-    if sources is not None and len(sources):
-        sources = np.atleast_2d(sources)
-        counter = RankCounter(distances, np.arange(n), sources, np.ones(sources.shape, dtype=bool))
-    running = nearest_pass(distances, k, counter, distances_into)
+    sources = None if sources is None or len(sources) == 0 else np.atleast_2d(sources)
+    matrix, ranks = None, None
+    if fits_whole(distances.x):
+        matrix = whole_matrix(distances)
+        d2, index = nearest_in_matrix(matrix, k, distances.slices[0].stop)
+        if sources is not None:
+            ranks = ranks_from_distances(matrix, np.arange(n), sources)
+    else:
+        counter = None if sources is None else \
+            RankCounter(distances, np.arange(n), sources, np.ones(sources.shape, dtype=bool))
+        running = nearest_pass(distances, k, counter)
+        d2, index = running.d2, running.index
+        ranks = None if counter is None else counter.ranks()
     priority = tie_priority(n, seed).to(t.device)
-    d2, index = _order_ties(running.d2, running.index, priority)
+    d2, index = _order_ties(d2, index, priority)
     _relist_tied_rows(distances, d2, index, priority)
     neighbours = Neighbours(np.hstack([np.zeros((n, 1)), d2.double().sqrt().cpu().numpy()]),
                             np.hstack([np.arange(n)[:, None], index.cpu().numpy()]))
-    return NeighbourSearch(neighbours, None if counter is None else counter.ranks(), distances_into)
+    return NeighbourSearch(neighbours, ranks, matrix if keep_distances else None)
 
 
 def twonn_id(neighbours: Neighbours, mu_fraction: float = 0.9) -> float:

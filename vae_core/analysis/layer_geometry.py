@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from vae_core.analysis.distance_blocks import block_budget, centre_
+from vae_core.analysis.distance_blocks import centre_
 from vae_core.analysis.geometry import (
     Neighbours,
     gride_curve,
@@ -28,6 +28,8 @@ from vae_core.analysis.geometry import (
 )
 from vae_core.analysis.rank_counts import ranks_from_distances
 from vae_core.analysis.representations import LayerStore
+
+MAX_KEPT = 3  # whole distance matrices held for the sources searched after their layer
 
 
 @dataclass
@@ -100,52 +102,39 @@ def _pass_order(layers: list[str], sources: dict[str, list[str]], widths: dict[s
 def _search_layers(store: LayerStore, k: int, sources: dict[str, list[str]], load: _Loader
                    ) -> tuple[dict[str, Neighbours], dict[tuple[str, str], np.ndarray]]:
     """Every layer's neighbours, in `_pass_order`, and the ranks (source, target) counted in
-    the target's pass or, for a source searched right after its target, from the target's
-    distances kept in one reused matrix (read off its list where that decides)."""
-    layers = store.layers
-    n = store.shapes[layers[0]][0]
-    order = _pass_order(layers, sources, {layer: store.shapes[layer][1] for layer in layers})
-    matrix = None
-    if load.device in (None, "cpu") and n * n * 4 <= block_budget(torch.device("cpu")):
-        matrix = torch.from_numpy(_buffer(n * n)).view(n, n)
+    the target's search or, for a source searched after its target, from the target's
+    whole distance matrix, kept (at most MAX_KEPT at once) until its last source is searched."""
+    n = store.shapes[store.layers[0]][0]
+    order = _pass_order(store.layers, sources, {layer: store.shapes[layer][1] for layer in store.layers})
     neighbours: dict[str, Neighbours] = {}
     ranks: dict[tuple[str, str], np.ndarray] = {}
-    waiting = None  # the layer whose distances the matrix holds, for the layer searched next
-    for position, target in enumerate(order):
+    kept: dict[str, torch.Tensor] = {}
+    for target in order:
         known = [s for s in sources[target] if s in neighbours]
-        keep = matrix is not None and [s for s in sources[target] if s not in neighbours] == \
-            order[position + 1:position + 2]
-        into = None
-        if keep:
-            into = matrix if waiting is None else torch.empty_like(matrix)
+        keep = len(known) < len(sources[target]) and len(kept) < MAX_KEPT
         search = neighbour_search(load(target), k, np.stack([neighbours[s].nearest for s in known])
-                                  if known else None, into, centre=False)
+                                  if known else None, keep_distances=keep, centre=False)
         neighbours[target] = search.neighbours
         ranks.update({(s, target): r for s, r in zip(known, search.ranks if known else [])})
-        if waiting is not None:
-            ranks[(target, waiting)] = _ranks_kept(matrix, neighbours[waiting], neighbours[target].nearest)
-        waiting, matrix = (target, into) if keep else (None, matrix)
+        for waiting, d2 in kept.items():
+            if target in sources[waiting]:
+                ranks[(target, waiting)] = ranks_from_distances(d2, np.arange(n), neighbours[target].nearest)
+        if search.distances is not None:
+            kept[target] = search.distances
+        kept = {w: d2 for w, d2 in kept.items() if any(s not in neighbours for s in sources[w])}
     return neighbours, ranks
-
-
-def _ranks_kept(d2: torch.Tensor, target: Neighbours, nearest: np.ndarray) -> np.ndarray:
-    """Tie-rule ranks of `nearest` in the target: off its list where that decides, else from
-    its kept distance matrix."""
-    ranks, undecided = listed_ranks(nearest[None], target)
-    rows = np.flatnonzero(undecided[0])
-    ranks[0, rows] = ranks_from_distances(d2, rows, nearest[rows])
-    return ranks[0]
 
 
 def layer_geometry(store: LayerStore, k: int = 64, mu_fraction: float = 0.9, gride_range: int = 64,
                    device: str | torch.device | None = None) -> LayerGeometry:
-    """One neighbour pass per layer, one layer in memory at a time, in `_pass_order`: each
-    computes every distance once, and counts the ranks of the nearest neighbours of the
-    layers already searched. A layer whose only later source is searched right after it
-    keeps its N x N distances for that search, when they fit the block budget (S0: the first
-    layer, for the last). Other ranks whose source came later are read off the target's
-    list or, for the points whose neighbour is not in it, counted from recomputed distance
-    rows (the target is reloaded only then)."""
+    """One neighbour search per layer, one layer's points in memory at a time, in
+    `_pass_order`: each computes every distance once and counts the ranks of the nearest
+    neighbours of the layers already searched. Where a layer's whole distance matrix fits
+    the device's budget (S0: N = 5000 on CPU) it is kept until the layers searched after it
+    have their ranks counted in it (at most MAX_KEPT at once). Other ranks (larger N) are read
+    off the target's list or, for the points whose neighbour is not in it, counted from
+    recomputed distance rows (the target is reloaded only then); `recomputed_rows` says how
+    many."""
     layers = store.layers
     n = store.shapes[layers[0]][0]
     sources = _sources(layers)

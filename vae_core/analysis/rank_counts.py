@@ -116,12 +116,18 @@ def count_ranks(distances: SquaredDistances, rows: np.ndarray, sources: np.ndarr
 
 def ranks_from_distances(d2: torch.Tensor, rows: np.ndarray, neighbours: np.ndarray,
                          chunk_rows: int = 256) -> np.ndarray:
-    """Tie-rule ranks of neighbours[r] in row rows[r] of a whole squared-distance matrix (+inf
-    on its diagonal): (1 + sum over m of (1 + sign(t - d_m))) / 2, t = d(rows[r], neighbours[r]),
-    the neighbour's own term counting 1 (RankCounter)."""
-    ranks = np.empty(len(rows))
-    for part in np.array_split(np.arange(len(rows)), max(1, -(-len(rows) // chunk_rows))):
-        block = d2[torch.as_tensor(rows[part], device=d2.device)]
-        t = block.gather(1, torch.as_tensor(neighbours[part], device=d2.device)[:, None])
-        ranks[part] = ((1 + d2.shape[1] + torch.sub(t, block).sign_().sum(1).double()) / 2).cpu().numpy()
-    return ranks
+    """Tie-rule ranks of neighbours[..., r] in row rows[r] of a whole squared-distance matrix
+    (+inf on its diagonal): (1 + sum over m of (1 + sign(t - d_m))) / 2, t = d(rows[r],
+    neighbours[..., r]), the neighbour's own term counting 1 (RankCounter). `neighbours`:
+    (R,) or (S, R); every source is counted while a chunk of rows is in cache."""
+    many = np.atleast_2d(neighbours)
+    ranks = np.empty(many.shape)
+    every = np.array_equal(rows, np.arange(len(d2)))  # all rows in order: slices, not copies
+    for start in range(0, len(rows), chunk_rows):
+        part = slice(start, start + chunk_rows)
+        block = d2[part] if every else d2[torch.as_tensor(rows[part], device=d2.device)]
+        columns = torch.as_tensor(many[:, part].T.copy(), device=d2.device)  # (rows, S)
+        for s, t in enumerate(block.gather(1, columns).T):
+            signs = torch.sub(t[:, None], block).sign_().sum(1)  # integers: exact below 2^24
+            ranks[s, part] = ((1 + d2.shape[1] + signs.double()) / 2).cpu().numpy()
+    return ranks if np.ndim(neighbours) == 2 else ranks[0]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vae_core.analysis import distance_blocks
 from vae_core.analysis.distance_blocks import SquaredDistances, duplicate_groups
 from vae_core.analysis.geometry import knn, neighbour_ranks, neighbour_search
 from vae_core.analysis.rank_counts import count_ranks, ranks_from_distances
@@ -55,16 +56,23 @@ def test_blocks_of_float_points_with_copies() -> None:
     np.testing.assert_allclose(d2[off], exact[off], rtol=2e-5, atol=1e-3)
 
 
-def test_ranks_counted_in_the_pass_or_from_kept_distances_equal_brute_force() -> None:
+@pytest.mark.parametrize("whole", [True, False])
+def test_ranks_counted_in_the_search_equal_brute_force(whole: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the whole matrix (kept, for later ranks) or, when it does not fit the budget,
+    counted as the blocks pass; both equal a brute-force count and the list-or-recount route."""
+    if not whole:
+        monkeypatch.setattr(distance_blocks, "CPU_BLOCK_BYTES", 96 * 96 * distance_blocks.BYTES_PER_ENTRY)
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(400, 5)), rng.normal(size=(400, 7))
     sources = np.stack([knn(a, 5).nearest, knn(a, 5).indices[:, 3], rng.integers(0, 400, 400)])
     sources[2] = np.where(sources[2] == np.arange(400), (sources[2] + 1) % 400, sources[2])
-    search = neighbour_search(b, 8, sources, torch.empty((400, 400), dtype=torch.float64), block_rows=96)
+    search = neighbour_search(b, 8, sources, keep_distances=True, block_rows=96)
     np.testing.assert_array_equal(search.ranks, _brute_ranks(b, sources))
     np.testing.assert_array_equal(neighbour_ranks(sources, search.neighbours, b), search.ranks)
-    kept = np.stack([ranks_from_distances(search.distances, np.arange(400), s) for s in sources])
-    np.testing.assert_array_equal(kept, search.ranks)
+    assert (search.distances is not None) == whole
+    if whole:
+        np.testing.assert_array_equal(ranks_from_distances(search.distances, np.arange(400), sources),
+                                      search.ranks)
 
 
 def test_recount_of_chosen_rows_with_shared_neighbours() -> None:

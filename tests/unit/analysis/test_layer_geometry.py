@@ -11,6 +11,7 @@ from dadapy import Data
 from dadapy._utils.metric_comparisons import _return_imbalance
 
 from tests.unit.analysis.geometry_brute_force import tie_rule_nearest, tie_rule_ranks
+from vae_core.analysis import distance_blocks
 from vae_core.analysis.layer_geometry import cross_imbalance, layer_geometry
 from vae_core.analysis.representations import LayerStore
 
@@ -71,17 +72,22 @@ def test_cross_imbalance_matches_dadapy(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.diag(matrices["b"]), 2 / len(b[0]))  # each layer predicts itself
 
 
-@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (1 / 16, 7.25)])
-def test_discrete_layers_follow_the_tie_rule(tmp_path: Path, scale: float, offset: float) -> None:
+@pytest.mark.parametrize(("scale", "offset", "whole"), [(1.0, 0.0, True), (1 / 16, 7.25, True),
+                                                       (1 / 16, 7.25, False)])
+def test_discrete_layers_follow_the_tie_rule(tmp_path: Path, scale: float, offset: float, whole: bool,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Layers on a grid (integers; 4-bit pixels k/16 far from the origin: duplicates, tied
     distances) against the brute-force tie rule: the store is centred by a vector on the
     grid, so the distances stay exact, and the ranks counted in a layer's pass, read off a
     list or counted from recomputed rows agree (`cross_imbalance` takes the other routes)."""
+    if not whole:  # the matrices do not fit: ranks counted as blocks pass, or recounted
+        monkeypatch.setattr(distance_blocks, "CPU_BLOCK_BYTES", 100 * 100 * distance_blocks.BYTES_PER_ENTRY)
     rng = np.random.default_rng(3)
     first = rng.integers(0, 3, size=(300, 4))
     arrays = [first, first[:, :2] * 2 + rng.integers(0, 2, size=(300, 1)), rng.integers(0, 3, size=(300, 2))]
     store = _store(tmp_path, [(a * scale + offset).astype(np.float32) for a in arrays])
     result = layer_geometry(store, k=6)
+    assert (sum(result.recomputed_rows.values()) == 0) == whole
     cross = cross_imbalance({"self": result.nearest()}, store, result.neighbours)["self"]
     assert cross[2, 0] == result.to_first["l02"] and cross[0, 2] == result.to_last["l00"]
     assert cross[0, 1] == result.forward["l00"] and cross[2, 1] == result.backward["l01"]
