@@ -1,20 +1,24 @@
 """One checkpoint's geometry (11 representations of S0's network, N points), two ways, on CPU:
 
 - ours: k nearest neighbours once per layer, reused for TwoNN, Gride and the information
-  imbalance; the ranks of the layers searched earlier counted in the same pass, the others
-  read off the neighbour list or counted from recomputed distance rows; one layer in memory
-  at a time (`vae_core.analysis.layer_geometry`).
+  imbalance; each distance computed once (symmetric blocks); at N = 5000 each layer's whole
+  distance matrix is assembled and the lists and ranks read off it (kept until the layers
+  searched after it are ranked), so no row is recomputed; one layer's points in memory at
+  a time (`vae_core.analysis.layer_geometry`).
 - dadapy full-distance route (the seed's): every representation held in memory, each one's
   full N x N neighbour matrix from dadapy (`Data(maxk=N-1)`), kept for the imbalance step,
   `compute_id_2NN`, `return_id_scaling_gride`, and dadapy's `_return_imbalance`.
 
 Both compute the same quantities (IDs, Gride curves, II to first/last, consecutive II both
 ways). Each route runs in its own process; peak memory is that process's maximum resident
-set size minus its size before the work. Beside our time: the float32 GEMM floor of the
-exact distances, N^2/2 x (sum of layer widths) x 2 flops at the float32 GEMM rate measured
-(with the product routine the code uses, on its block shape) in our route's process just
-before it runs; and the share of (target layer, point) pairs whose distance row was
-recomputed because neither the target's neighbour list nor its own pass could give a rank.
+set size minus its size before the work. Times are wall time and CPU time (all threads of
+the process): on a shared machine the wall time follows the load, the CPU time much less.
+Beside our time: the float32 GEMM floor of the exact distances, N^2/2 x (sum of layer
+widths) x 2 flops at the float32 GEMM rate measured (with the product routine the code
+uses, on its block shape; per wall second and per CPU second) in our route's process just
+before it runs; the share of (target layer, point) pairs whose rank is not decided by the
+target's k-list (what a search by lists alone would recompute), and the share of distance
+rows recomputed here.
 
 Data (--data):
 - digits: the 1797 sklearn digits resized to 32x32, repeated with jitter up to N (every
@@ -25,8 +29,7 @@ Data (--data):
   (printed).
 - cifar10: the first N CIFAR-10 training images, when data/cifar10 holds them.
 Usage: python benchmarks/geometry.py [--data digits|hard|cifar10] [--n 5000] [--epochs 0]
-(a trained network ranks fewer neighbours inside the target's list, so more distance rows
-are recomputed).
+(a trained network ranks fewer neighbours inside the target's list).
 """
 
 from __future__ import annotations

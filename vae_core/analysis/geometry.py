@@ -1,13 +1,15 @@
 """Intrinsic dimension (TwoNN, Gride) and information imbalance from k-nearest neighbours.
 
 Pure functions of arrays. The neighbours of a representation are computed once (`knn`) and
-reused for every estimate. `knn` walks the upper triangle of the distance matrix a block at
-a time on the chosen device and uses each block for its rows and, transposed, for its
-columns: every distance is computed once, half the work of whole rows, and no N x N matrix
-is held (distance_blocks.py). Ranks for the information imbalance come from the same blocks
-when the source neighbours are known before the target's search (`knn_and_ranks`);
-otherwise they are read off the target's neighbour list, and only the points whose source
-neighbour is not in it have their distance rows recomputed (rank_counts.py).
+reused for every estimate. The search walks the upper triangle of the distance matrix a
+block at a time on the chosen device and uses each block for its rows and, transposed, for
+its columns: every distance is computed once, half the work of whole rows
+(distance_blocks.py). Where the N x N matrix fits the device's budget it is assembled and
+the lists and the ranks of other spaces' neighbours are read off it, row strip by row
+strip; otherwise the blocks are merged into running lists and the ranks counted as they
+pass (`neighbour_search`, rank_counts.py). Ranks asked after a search are read off the
+target's neighbour list, and only the points whose source neighbour is not in it have
+their distance rows recomputed (`neighbour_ranks`).
 
 Ties (duplicated points, discrete data) follow one rule, so that the values do not depend on
 the order in which a search happens to return equal distances:

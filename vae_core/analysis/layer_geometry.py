@@ -3,8 +3,9 @@ the first and last layer and between consecutive layers (S0's per-checkpoint out
 
 Layers are read from a LayerStore one at a time. Each layer's neighbour search computes
 every distance once and counts, from the same distances, the ranks of the layers searched
-before it; the other ranks are read off its neighbour list or counted from recomputed
-distance rows. All distance work runs on `device` (default CPU).
+before it; the ranks of the layers searched after it come from its kept distance matrix or,
+when that does not fit, off its neighbour list or from recomputed distance rows. All
+distance work runs on `device` (default CPU).
 """
 
 from __future__ import annotations

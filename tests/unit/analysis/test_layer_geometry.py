@@ -72,6 +72,32 @@ def test_cross_imbalance_matches_dadapy(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.diag(matrices["b"]), 2 / len(b[0]))  # each layer predicts itself
 
 
+@pytest.mark.parametrize("whole", [True, False])
+def test_wide_layers_far_from_the_origin_match_dadapy(tmp_path: Path, whole: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """float32 layers of up to 2000 coordinates offset by +1000 / -500 (centring keeps the
+    Gram formula's cancellation small) against dadapy on float64 differences, with the whole
+    matrices and, when they do not fit, with running lists and recomputed rows."""
+    if not whole:
+        monkeypatch.setattr(distance_blocks, "CPU_BLOCK_BYTES", 100 * 100 * distance_blocks.BYTES_PER_ENTRY)
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(300, 10))
+    arrays = [(z @ rng.normal(size=(10, 2000)) + 1000).astype(np.float32),
+              (np.tanh(z[:, :6]) @ rng.normal(size=(6, 1500)) - 500).astype(np.float32),
+              (z[:, :3] @ rng.normal(size=(3, 50))).astype(np.float32)]
+    result = layer_geometry(_store(tmp_path, arrays), k=8)
+    idx = [_indices(x) for x in arrays]
+    rng = np.random.default_rng(0)
+    for i, layer in enumerate(result.layers):
+        assert result.to_first[layer] == pytest.approx(_return_imbalance(idx[i], idx[0], rng), rel=1e-12)
+        assert result.to_last[layer] == pytest.approx(_return_imbalance(idx[i], idx[-1], rng), rel=1e-12)
+        ref_id = Data(coordinates=arrays[i].astype(np.float64), verbose=False).compute_id_2NN()[0]
+        assert result.ids[layer] == pytest.approx(ref_id, rel=1e-3)
+    for i, layer in enumerate(result.layers[:-1]):
+        assert result.forward[layer] == pytest.approx(_return_imbalance(idx[i], idx[i + 1], rng), rel=1e-12)
+        assert result.backward[layer] == pytest.approx(_return_imbalance(idx[i + 1], idx[i], rng), rel=1e-12)
+
+
 @pytest.mark.parametrize(("scale", "offset", "whole"), [(1.0, 0.0, True), (1 / 16, 7.25, True),
                                                        (1 / 16, 7.25, False)])
 def test_discrete_layers_follow_the_tie_rule(tmp_path: Path, scale: float, offset: float, whole: bool,
