@@ -21,7 +21,8 @@ from vae_core import analysis
 from vae_core.analysis.geometry import Neighbours
 from vae_core.analysis.layer_geometry import LayerGeometry
 
-ANALYSIS_CODE = ("geometry.py", "layer_geometry.py", "representations.py", "sample_quality.py")
+ANALYSIS_CODE = ("geometry.py", "layer_geometry.py", "distance_blocks.py", "rank_counts.py",
+                 "representations.py", "sample_quality.py")
 RESULT, NEIGHBOURS = "result.json", "neighbours.npz"
 
 
