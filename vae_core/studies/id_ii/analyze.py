@@ -117,7 +117,7 @@ def cross_size_matrices(config: GeometryConfig, models: list[ModelCheckpoints],
         with temporary_store_folder() as folder:
             _, store, _ = capture_checkpoint(config, uri, points, Path(folder))
             found = cross_imbalance({m.label: finals[m.label].nearest() for m in sources}, store,
-                                    finals[target.label].neighbours)
+                                    finals[target.label].neighbours, device=resolve_device(config.device))
             matrices.update({f"{label}->{target.label}": matrix.tolist() for label, matrix in found.items()})
     return matrices
 

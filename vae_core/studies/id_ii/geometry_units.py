@@ -86,7 +86,7 @@ def checkpoint_geometry(config: GeometryConfig, uri: str, epoch: int, last: bool
         return (*cached, True)
     with temporary_store_folder() as folder:
         network, store, spec = capture_checkpoint(config, uri, points, Path(folder))
-        geometry = layer_geometry(store, k=config.k)
+        geometry = layer_geometry(store, k=config.k, device=resolve_device(config.device))
     if not last:
         geometry.neighbours.clear()
     score = None
