@@ -59,6 +59,7 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
 def subprocess_env(**extra: str) -> dict[str, str]:
     """The environment for a command-line run: this venv first on PATH, and no MLflow run or
     experiment leaking in from the test process (mlflow sets some of these itself)."""
-    leaked = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"}
+    leaked = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID",
+              "VAE_STATE_DIR"}
     env = {k: v for k, v in os.environ.items() if k not in leaked}
     return {**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", **extra}

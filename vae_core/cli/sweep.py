@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from vae_core.launch.settings import use_state_dir
+from vae_core.launch.settings import scoped_state_dir, use_state_dir
 from vae_core.sweep.runner import run_sweep, work
 from vae_core.sweep.spec import load_study_spec, study_file
 from vae_core.tracking.runs import discard_outer_run, take_outer_run_id
@@ -56,8 +56,8 @@ def _run(args: argparse.Namespace) -> int:
 
         summary = launch_on_slurm(spec, args.storage, n_workers, wait=not args.no_wait)
     else:
-        use_state_dir(spec.state_dir, project_root())
-        summary = asdict(run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers))
+        with scoped_state_dir(spec.state_dir, project_root()):  # in-process callers keep their own
+            summary = asdict(run_sweep(spec, study_file(args.study, project_root()), args.storage, n_workers))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")

@@ -46,7 +46,7 @@ def test_dsprites_is_registered_and_rebuilt_from_its_file(tmp_path: Path) -> Non
 
 def test_data_sets_without_factors_and_bad_options_are_refused() -> None:
     with pytest.raises(ConfigError, match="^dataset: 'digits' has no ground-truth factors; data sets "
-                                          "with factors: shapes3d, dsprites$"):
+                                          "with factors: shapes3d, dsprites, sprites$"):
         factor_dataset("digits")
     with pytest.raises(ConfigError, match="colours"):
         factor_dataset("shapes3d", {"colours": 3})

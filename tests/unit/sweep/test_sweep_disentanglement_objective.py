@@ -90,7 +90,7 @@ def test_an_unknown_disentanglement_metric_lists_the_valid_ones() -> None:
 def test_a_data_set_without_factors_is_refused_naming_those_with_them(where, overrides, start) -> None:
     message = refusal(scored_study(**overrides))
     assert message.startswith(start), where
-    assert message.endswith("use one of shapes3d, dsprites")
+    assert message.endswith("use one of shapes3d, dsprites, sprites")
 
 
 @pytest.mark.parametrize(("overrides", "start"), [

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import PositiveInt
 
 from vae_core.config import StrictModel
-from vae_core.launch.settings import use_state_dir
+from vae_core.launch.settings import scoped_state_dir
 from vae_core.studies.base import StageContext
 from vae_core.sweep.runner import run_sweep
 from vae_core.sweep.spec import load_study_spec, study_file
@@ -29,8 +29,8 @@ def train(config: TrainConfig, context: StageContext) -> dict[str, Any]:
     """Run (or continue, or find finished) the ensemble's sweep; writes sweep.json for DVC."""
     root = project_root()
     spec = load_study_spec(config.sweep, root)
-    use_state_dir(spec.state_dir, root)
-    result = asdict(run_sweep(spec, study_file(config.sweep, root), config.storage, config.n_workers))
+    with scoped_state_dir(spec.state_dir, root):  # the stage may run inside a longer process
+        result = asdict(run_sweep(spec, study_file(config.sweep, root), config.storage, config.n_workers))
     context.out_dir.mkdir(parents=True, exist_ok=True)
     (context.out_dir / "sweep.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
