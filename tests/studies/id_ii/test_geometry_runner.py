@@ -201,11 +201,11 @@ def test_an_interrupted_analysis_resumes_from_the_cache(workdir: Path, trained: 
 
     real, calls, kill = geometry_runner.layer_geometry, [], [True]
 
-    def interrupted(store: object, k: int) -> object:
+    def interrupted(store: object, k: int, device: object = None) -> object:
         calls.append(k)
         if kill[0] and len(calls) == 3:
             raise KeyboardInterrupt
-        return real(store, k=k)
+        return real(store, k=k, device=device)
 
     monkeypatch.setattr(geometry_runner, "layer_geometry", interrupted)
     config = GeometryConfig(models=[trained[2], trained[3]], n_points=N_POINTS, layers=MLP_LAYERS, k=16)
